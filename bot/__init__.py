@@ -1,0 +1,1 @@
+"""A Telegram bot that answers questions from dated sources, with cited excerpts."""

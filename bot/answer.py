@@ -1,0 +1,83 @@
+"""The answer as plain data: composed from a search, rendered elsewhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from index import MISSING_NAME, NO_TERMS, Index, SearchResult
+
+NOT_FOUND = "The sources do not answer this question."
+NO_WORDS = "Please ask with a few words that could appear in the sources."
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One numbered source excerpt backing an answer."""
+
+    n: int
+    title: str
+    date: dt.date | None
+    source: str
+    url: str | None
+    excerpt: str
+    score: float
+    passage_id: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A question, whether the sources answer it, and the citations that do."""
+
+    question: str
+    found: bool
+    text: str
+    citations: tuple[Citation, ...]
+    total: int = 0
+    offset: int = 0
+
+    @property
+    def has_more(self) -> bool:
+        """Whether more citations follow this page."""
+        return self.offset + len(self.citations) < self.total
+
+
+def compose(result: SearchResult) -> Answer:
+    """Turn a search result into an answer with numbered citations."""
+    if not result.found:
+        return Answer(result.question, False, _not_found_text(result), ())
+    citations = tuple(
+        Citation(
+            n=result.offset + i + 1,
+            title=hit.source.title,
+            date=hit.source.date,
+            source=hit.source.path,
+            url=hit.source.url,
+            excerpt=hit.excerpt,
+            score=hit.score,
+            passage_id=hit.passage_id,
+        )
+        for i, hit in enumerate(result.hits)
+    )
+    lead = citations[0]
+    text = f"{lead.excerpt} [{lead.n}]"
+    return Answer(result.question, True, text, citations, result.total, result.offset)
+
+
+def ask(index: Index, question: str, limit: int = 3, offset: int = 0) -> Answer:
+    """Search the index and compose the answer."""
+    return compose(index.search(question, limit=limit, offset=offset))
+
+
+def _not_found_text(result: SearchResult) -> str:
+    if result.reason == NO_TERMS:
+        return NO_WORDS
+    if result.reason == MISSING_NAME and result.missing:
+        names = ", ".join(f"“{m}”" for m in result.missing)
+        return f"{NOT_FOUND} None of the sources mentions {names}."
+    return NOT_FOUND
+
+
+def date_label(date: dt.date | None) -> str:
+    """A source date as shown to people: ISO form, or undated."""
+    return date.isoformat() if date else "undated"

@@ -1,0 +1,166 @@
+"""The command line: index, ask, sources."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from index import SearchIndexError
+
+from . import config as configmod
+from . import evaluate, render
+from .answer import ask, date_label
+from .config import Config, ConfigError
+from .corpus import build, open_index, report_lines
+
+Command = Callable[[argparse.Namespace, Config], int]
+
+
+def _cmd_index(args: argparse.Namespace, config: Config) -> int:
+    with tqdm(
+        total=0, unit="file", desc="Indexing", disable=not sys.stderr.isatty(), leave=False
+    ) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        report = build(config, progress)
+    print("\n".join(report_lines(report)))
+    print(f"Index: {config.index_path}")
+    return 0
+
+
+def _cmd_ask(args: argparse.Namespace, config: Config) -> int:
+    question = " ".join(args.question).strip()
+    if not question:
+        raise ConfigError(
+            'ask: give a question, for example: python -m bot ask "What did Peru commit to?"'
+        )
+    index = open_index(config)
+    try:
+        answer = ask(index, question, limit=args.limit or config.max_citations)
+    finally:
+        index.close()
+    print(render.to_json(answer) if args.json else render.to_text(answer))
+    return 0
+
+
+def _cmd_sources(args: argparse.Namespace, config: Config) -> int:
+    index = open_index(config)
+    try:
+        for s in index.sources():
+            print(f"{s.path}\t{date_label(s.date)}\t{s.passages} passage(s)\t{s.title}")
+        for path, reason in index.skipped():
+            print(f"{path}\tskipped: {reason}")
+    finally:
+        index.close()
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
+    questions = evaluate.load(args.file)
+    index = open_index(config)
+    try:
+        report = evaluate.evaluate(index, questions, limit=config.max_citations)
+    finally:
+        index.close()
+    print(evaluate.format_report(report))
+    metrics = report.metrics()
+    failed = [
+        f"{name} {metrics[name]:.3f} < {minimum}"
+        for name, minimum in (
+            ("hit@1", args.min_hit1),
+            ("hit@3", args.min_hit3),
+            ("mrr", args.min_mrr),
+            ("not_found_precision", args.min_none_precision),
+            ("not_found_recall", args.min_none_recall),
+            ("date_accuracy", args.min_date_accuracy),
+            ("verbatim", args.min_verbatim),
+        )
+        if minimum is not None and metrics[name] < minimum
+    ]
+    print(json.dumps({k: round(v, 4) for k, v in metrics.items()}))
+    if failed:
+        print("below threshold: " + "; ".join(failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", type=Path, help="TOML config file (default: config.toml if present)"
+    )
+    common.add_argument("--corpus", type=Path, help="folder of .txt and .md sources")
+    common.add_argument("--db", type=Path, help="index file (SQLite)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Answer questions from dated source documents, with cited excerpts.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", parents=[common], help="build or refresh the index")
+    p.set_defaults(func=_cmd_index)
+
+    p = sub.add_parser("ask", parents=[common], help="answer a question from the command line")
+    p.add_argument("question", nargs="+", help='the question, e.g. "What did Peru commit to?"')
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--limit", type=_positive, help="how many citations (default from config)")
+    p.set_defaults(func=_cmd_ask)
+
+    p = sub.add_parser("eval", parents=[common], help="measure answers against a gold set")
+    p.add_argument("file", type=Path, help="JSON Lines gold set")
+    for flag, name in (
+        ("--min-hit1", "hit@1"),
+        ("--min-hit3", "hit@3"),
+        ("--min-mrr", "MRR"),
+        ("--min-none-precision", "not-found precision"),
+        ("--min-none-recall", "not-found recall"),
+        ("--min-date-accuracy", "date accuracy"),
+        ("--min-verbatim", "share of verbatim excerpts"),
+    ):
+        p.add_argument(flag, type=float, metavar="X", help=f"exit 1 when {name} is below X")
+    p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("sources", parents=[common], help="list the indexed sources")
+    p.set_defaults(func=_cmd_sources)
+    return parser
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 1 <= n <= 50:
+        raise argparse.ArgumentTypeError("must be between 1 and 50")
+    return n
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; errors become one line on stderr and exit code 2."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        config = configmod.load(args.config, corpus=args.corpus, db=args.db)
+        command: Command = args.func
+        return command(args, config)
+    except (ConfigError, SearchIndexError, evaluate.GoldSetError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,205 @@
+"""Configuration: a TOML file, the TELEGRAM_BOT_TOKEN variable, then command-line flags."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from index import AnalyzerSettings, IndexSettings, SearchSettings
+from index import ConfigurationError as _IndexConfigurationError
+
+DEFAULT_CONFIG = Path("config.toml")
+TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    """How the bot reaches Telegram."""
+
+    token: str = field(default="", repr=False)
+    api_base_url: str = ""
+    admin_ids: frozenset[int] = frozenset()
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the program needs, resolved and checked."""
+
+    corpus: Path = Path("seeds")
+    index_path: Path = Path("data/index.sqlite")
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    index: IndexSettings = field(default_factory=IndexSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
+    max_citations: int = 3
+    source: Path | None = None
+
+
+# Every key the file may hold, with the TOML type it must have.
+_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "telegram": {
+        "token": str,
+        "api_base_url": str,
+        "admin_ids": list,
+        "webhook_url": str,
+        "webhook_listen": str,
+        "webhook_port": int,
+        "webhook_secret": str,
+    },
+    "corpus": {"path": str, "max_file_mb": (int, float)},
+    "index": {"path": str},
+    "retrieval": {
+        "language": str,
+        "stopwords": bool,
+        "k1": (int, float),
+        "b": (int, float),
+        "epsilon": (int, float),
+        "passage_chars": int,
+        "excerpt_chars": int,
+        "max_citations": int,
+        "min_coverage": (int, float),
+        "min_hit_ratio": (int, float),
+    },
+}
+
+
+def load(
+    path: Path | None = None,
+    *,
+    corpus: Path | None = None,
+    db: Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> Config:
+    """Read the config file (or the defaults), then apply the environment and flags."""
+    environ = dict(os.environ) if environ is None else environ
+    data: dict[str, Any] = {}
+    base = Path.cwd()
+    source: Path | None = None
+    if path is None and DEFAULT_CONFIG.is_file():
+        path = DEFAULT_CONFIG
+    if path is not None:
+        source = path
+        base = path.resolve().parent
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {str(path)!r} not found") from None
+        except OSError as exc:
+            raise ConfigError(f"config file {str(path)!r} cannot be read: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+    _check_keys(data)
+    tg = data.get("telegram", {})
+    cp = data.get("corpus", {})
+    ix = data.get("index", {})
+    rt = data.get("retrieval", {})
+
+    admin_ids = tg.get("admin_ids", [])
+    if not all(isinstance(a, int) and not isinstance(a, bool) for a in admin_ids):
+        raise ConfigError("telegram.admin_ids: must be a list of numeric Telegram user ids")
+    port = tg.get("webhook_port", 8443)
+    if not 0 < port < 65536:
+        raise ConfigError("telegram.webhook_port: must be between 1 and 65535")
+    api_base_url = tg.get("api_base_url", "")
+    if api_base_url and not api_base_url.startswith(("http://", "https://")):
+        raise ConfigError("telegram.api_base_url: must start with http:// or https://")
+    token = environ.get(TOKEN_ENV) or tg.get("token", "")
+    telegram = TelegramConfig(
+        token=token.strip(),
+        api_base_url=api_base_url,
+        admin_ids=frozenset(admin_ids),
+        webhook_url=tg.get("webhook_url", ""),
+        webhook_listen=tg.get("webhook_listen", "127.0.0.1"),
+        webhook_port=port,
+        webhook_secret=tg.get("webhook_secret", ""),
+    )
+
+    max_mb = cp.get("max_file_mb", 20)
+    if max_mb <= 0:
+        raise ConfigError("corpus.max_file_mb: must be positive")
+    passage_chars = rt.get("passage_chars", 1200)
+    if passage_chars < 200:
+        raise ConfigError("retrieval.passage_chars: must be at least 200")
+    max_citations = rt.get("max_citations", 3)
+    if not 1 <= max_citations <= 10:
+        raise ConfigError("retrieval.max_citations: must be between 1 and 10")
+    try:
+        index_settings = IndexSettings(
+            analyzer=AnalyzerSettings(
+                language=rt.get("language", "english"), stopwords=rt.get("stopwords", True)
+            ),
+            passage_chars=passage_chars,
+            max_file_bytes=int(max_mb * 1024 * 1024),
+        )
+        search = SearchSettings(
+            k1=float(rt.get("k1", 1.5)),
+            b=float(rt.get("b", 0.75)),
+            epsilon=float(rt.get("epsilon", 0.25)),
+            excerpt_chars=rt.get("excerpt_chars", 450),
+            min_coverage=float(rt.get("min_coverage", 0.5)),
+            min_hit_ratio=float(rt.get("min_hit_ratio", 0.5)),
+        )
+    except _IndexConfigurationError as exc:
+        raise ConfigError(str(exc)) from None
+    config = Config(
+        corpus=_path(base, cp.get("path", "seeds")),
+        index_path=_path(base, ix.get("path", "data/index.sqlite")),
+        telegram=telegram,
+        index=index_settings,
+        search=search,
+        max_citations=max_citations,
+        source=source,
+    )
+    if corpus is not None:
+        config = replace(config, corpus=corpus)
+    if db is not None:
+        config = replace(config, index_path=db)
+    return config
+
+
+def _path(base: Path, value: str) -> Path:
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else base / p
+
+
+def _check_keys(data: dict[str, Any]) -> None:
+    for section, values in data.items():
+        if section not in _KEYS:
+            known = ", ".join(f"[{s}]" for s in _KEYS)
+            raise ConfigError(f"{section}: unknown section; known sections are {known}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{section}: must be a table ([{section}])")
+        for key, value in values.items():
+            expected = _KEYS[section].get(key)
+            if expected is None:
+                raise ConfigError(f"{section}.{key}: unknown key")
+            if isinstance(value, bool) and expected is not bool:
+                raise ConfigError(f"{section}.{key}: must be {_type_name(expected)}, not a boolean")
+            if not isinstance(value, expected):
+                raise ConfigError(
+                    f"{section}.{key}: must be {_type_name(expected)}, not {type(value).__name__}"
+                )
+
+
+def _type_name(expected: type | tuple[type, ...]) -> str:
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+    }
+    if isinstance(expected, tuple):
+        return "a number"
+    return names.get(expected, expected.__name__)

@@ -1,0 +1,48 @@
+"""Opening and rebuilding the index named by the configuration."""
+
+from __future__ import annotations
+
+from index import (
+    BuildReport,
+    Index,
+    IndexIncompatibleError,
+    IndexMissingError,
+    ProgressCallback,
+    build_index,
+)
+
+from .config import Config
+
+
+def open_index(config: Config, build_if_needed: bool = True) -> Index:
+    """Open the configured index, building it first when there is none usable yet."""
+    try:
+        return Index.open(config.index_path, config.index, config.search)
+    except (IndexMissingError, IndexIncompatibleError):
+        if not build_if_needed:
+            raise
+    build(config)
+    return Index.open(config.index_path, config.index, config.search)
+
+
+def build(config: Config, progress: ProgressCallback | None = None) -> BuildReport:
+    """Build or refresh the configured index from the corpus folder."""
+    return build_index(config.corpus, config.index_path, config.index, progress)
+
+
+def report_lines(report: BuildReport) -> list[str]:
+    """A build report as lines for people."""
+    lines = [
+        f"Indexed {report.sources} source(s), {report.passages} passage(s) in "
+        f"{report.seconds:.2f} s: {len(report.added)} added, {len(report.changed)} changed, "
+        f"{len(report.removed)} removed, {report.unchanged} unchanged, "
+        f"{len(report.skipped)} skipped."
+    ]
+    for label, paths in (
+        ("added", report.added),
+        ("changed", report.changed),
+        ("removed", report.removed),
+    ):
+        lines.extend(f"  {label}: {p}" for p in paths)
+    lines.extend(f"  skipped: {s.path}: {s.reason}" for s in report.skipped)
+    return lines

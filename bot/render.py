@@ -1,0 +1,82 @@
+"""Three renderings of one Answer: console text, JSON and Telegram HTML."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from html import escape
+
+from .answer import Answer, Citation, date_label
+
+
+def to_text(answer: Answer, width: int = 88) -> str:
+    """The answer for a terminal."""
+    lines = [answer.question.strip(), ""]
+    if not answer.found:
+        lines.append(answer.text)
+        return "\n".join(lines)
+    for c in answer.citations:
+        lines.extend(
+            textwrap.wrap(
+                c.excerpt,
+                width=width,
+                initial_indent=f"[{c.n}] ",
+                subsequent_indent=" " * (len(str(c.n)) + 3),
+            )
+        )
+        lines.append(f"{' ' * (len(str(c.n)) + 3)}— {citation_line(c)}")
+        lines.append("")
+    if answer.has_more:
+        shown = answer.offset + len(answer.citations)
+        lines.append(f"({answer.total - shown} more passage(s) match.)")
+    return "\n".join(lines).rstrip()
+
+
+def citation_line(c: Citation) -> str:
+    """Title, date and file of a citation, on one line."""
+    return f"{c.title} · {date_label(c.date)} · {c.source}"
+
+
+def to_dict(answer: Answer) -> dict[str, object]:
+    """The answer as JSON-ready data."""
+    return {
+        "question": answer.question,
+        "found": answer.found,
+        "answer": answer.text,
+        "citations": [
+            {
+                "n": c.n,
+                "title": c.title,
+                "date": c.date.isoformat() if c.date else None,
+                "source": c.source,
+                "url": c.url,
+                "excerpt": c.excerpt,
+                "score": round(c.score, 4),
+            }
+            for c in answer.citations
+        ],
+    }
+
+
+def to_json(answer: Answer) -> str:
+    """The answer as one JSON object."""
+    return json.dumps(to_dict(answer), ensure_ascii=False)
+
+
+def to_html(answer: Answer) -> str:
+    """The answer as Telegram HTML, every piece of text escaped."""
+    if not answer.found:
+        return escape(answer.text, quote=False)
+    parts = [citation_html(c) for c in answer.citations]
+    return "\n\n".join(parts)
+
+
+def citation_html(c: Citation) -> str:
+    """One citation: the excerpt as a quote, then its numbered source line."""
+    title = escape(c.title, quote=False)
+    if c.url and c.url.startswith(("http://", "https://")):
+        title = f'<a href="{escape(c.url, quote=True)}">{title}</a>'
+    return (
+        f"<blockquote>{escape(c.excerpt, quote=False)}</blockquote>\n"
+        f"<b>[{c.n}]</b> {title} · <i>{date_label(c.date)}</i>"
+    )

@@ -1,0 +1,31 @@
+"""Named errors of the index; each message says what to do about it."""
+
+from __future__ import annotations
+
+
+class SearchIndexError(Exception):
+    """Base class for errors the index reports to its callers."""
+
+
+class ConfigurationError(SearchIndexError):
+    """A setting has a value the index cannot use."""
+
+
+class CorpusError(SearchIndexError):
+    """The corpus folder is missing, empty or unusable."""
+
+
+class IndexMissingError(SearchIndexError):
+    """No index file exists yet at the configured path."""
+
+
+class IndexIncompatibleError(SearchIndexError):
+    """The index file was built by another format or with other analyzer settings."""
+
+
+class IndexCorruptError(SearchIndexError):
+    """The file at the index path is not a readable index of this program."""
+
+
+class ReindexBusyError(SearchIndexError):
+    """Another reindex is already running."""

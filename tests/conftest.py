@@ -1,0 +1,52 @@
+"""Shared fixtures: the bundled seeds and small literal corpora written to tmp_path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from index import Index, IndexSettings, build_index
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+UNDATED_SEED = "000_63e586bc02c946bd.txt"
+DATED_SEED = "001_b657fdf5db65832a.txt"
+
+WriteCorpus = Callable[[dict[str, str | bytes]], Path]
+
+
+@pytest.fixture
+def write_corpus(tmp_path: Path) -> WriteCorpus:
+    """Write {relative path: text or bytes} into a fresh corpus folder."""
+
+    def write(files: dict[str, str | bytes]) -> Path:
+        corpus = tmp_path / "corpus"
+        corpus.mkdir(exist_ok=True)
+        for rel, content in files.items():
+            path = corpus / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        return corpus
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def seed_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of the bundled seeds, built once per test session."""
+    db = tmp_path_factory.mktemp("seed-index") / "index.sqlite"
+    build_index(SEEDS, db, IndexSettings())
+    return db
+
+
+@pytest.fixture
+def seed_index(seed_db: Path) -> Iterator[Index]:
+    """The seed index, opened."""
+    index = Index.open(seed_db)
+    yield index
+    index.close()

@@ -1,0 +1,63 @@
+"""One analyzer for passages and questions."""
+
+from __future__ import annotations
+
+import pytest
+
+from index import AnalyzerSettings, ConfigurationError, fold
+from index.analyzer import Analyzer, fold_map
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    return Analyzer()
+
+
+def test_accents_case_and_quotes_fold_alike(analyzer: Analyzer) -> None:
+    assert analyzer.terms("Nicolás") == analyzer.terms("NICOLAS") == analyzer.terms("nicolas")
+    assert analyzer.terms("Workers’ Union") == analyzer.terms("Workers' Union")
+    assert analyzer.terms("“Nicolás”") == analyzer.terms('"Nicolas"')
+
+
+def test_question_words_are_stop_words(analyzer: Analyzer) -> None:
+    assert analyzer.terms("What did Peru commit to?") == ["peru", "commit"]
+    assert analyzer.terms("Who, when, where, how, why?") == []
+
+
+def test_stemming_joins_word_forms(analyzer: Analyzer) -> None:
+    assert analyzer.terms("commitment")[0] == analyzer.terms("commit")[0]
+    assert analyzer.terms("brigades") == analyzer.terms("brigade")
+
+
+def test_numbers_are_tokens(analyzer: Analyzer) -> None:
+    assert analyzer.terms("On 4 January 2026, the 9th") == ["4", "januari", "2026", "9th"]
+
+
+def test_term_spans_point_into_the_original_text(analyzer: Analyzer) -> None:
+    text = "Él dijo: «Nicolás» ﬁne"
+    for start, end, stem in analyzer.term_spans(text):
+        assert analyzer.terms(text[start:end]) == [stem]
+
+
+@pytest.mark.parametrize(
+    "text", ["Nicolás", "Straße", "“Quote”", "ﬁne", "İstanbul", "e\u0301t\u00e9"]
+)
+def test_fold_maps_back_to_source_offsets(text: str) -> None:
+    folded, offsets = fold_map(text)
+    assert folded == fold(text)
+    assert len(offsets) == len(folded) + 1
+    assert offsets == sorted(offsets)
+    assert offsets[-1] == len(text)
+    assert fold("NICOLÁS") == "nicolas"
+
+
+def test_language_is_configurable() -> None:
+    german = Analyzer(AnalyzerSettings(language="german"))
+    assert german.terms("Die Häuser und die Hauses") == german.terms("Häuser Hauses")
+    with pytest.raises(ConfigurationError, match=r"retrieval\.language"):
+        AnalyzerSettings(language="klingon")
+
+
+def test_stop_words_can_be_kept() -> None:
+    keep = Analyzer(AnalyzerSettings(stopwords=False))
+    assert "what" in keep.terms("what did Peru commit to")

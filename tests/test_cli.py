@@ -1,0 +1,163 @@
+"""The command line and configuration, run as a user would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot import config as configmod
+from bot.cli import main
+from tests.conftest import ROOT, SEEDS, UNDATED_SEED, WriteCorpus
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ask_builds_the_index_first_and_answers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "fresh.sqlite"
+    code, out, err = run(
+        capsys, "ask", "--corpus", str(SEEDS), "--db", str(db), "What did Peru commit to?"
+    )
+    assert code == 0, err
+    assert db.exists()
+    assert out.startswith("What did Peru commit to?\n\n[1] ")
+    assert "solidarity efforts for Venezuela" in out
+    assert "· undated ·" in out
+
+
+def test_ask_json_is_exactly_one_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "i.sqlite"
+    code, out, _ = run(capsys, "ask", "--json", "--corpus", str(SEEDS), "--db", str(db), "jaguar")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {"question", "found", "answer", "citations"}
+    assert data["found"] is True
+    first = data["citations"][0]
+    assert set(first) >= {"n", "title", "date", "source", "excerpt", "score"}
+    assert first["n"] == 1
+    assert first["date"] == "2026-01-07"
+    assert "jaguar" in first["excerpt"]
+    code, out, _ = run(
+        capsys, "ask", "--json", "--corpus", str(SEEDS), "--db", str(db), "capital of Australia"
+    )
+    data = json.loads(out)
+    assert (data["found"], data["citations"]) == (False, [])
+    assert data["answer"].startswith("The sources do not answer")
+    _, out, _ = run(capsys, "ask", "--json", "--corpus", str(SEEDS), "--db", str(db), "Peru")
+    assert json.loads(out)["citations"][0]["date"] is None
+
+
+def test_index_prints_a_report(
+    tmp_path: Path, write_corpus: WriteCorpus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = write_corpus({"a.txt": "Tides rose over the pier.", "bad.txt": b"\xff\xfe\xfa"})
+    code, out, _ = run(capsys, "index", "--corpus", str(corpus), "--db", str(tmp_path / "i.sqlite"))
+    assert code == 0
+    assert "Indexed 1 source(s), 1 passage(s)" in out
+    assert "skipped: bad.txt: not valid UTF-8" in out
+    assert " s: " in out  # seconds
+
+
+def test_empty_corpus_is_one_line_and_exit_2(
+    tmp_path: Path, write_corpus: WriteCorpus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = write_corpus({})
+    code, out, err = run(
+        capsys, "ask", "--corpus", str(corpus), "--db", str(tmp_path / "i.sqlite"), "hello"
+    )
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error: no indexable .txt or .md sources")
+    assert err.count("\n") == 1
+
+
+def test_sources_lists_titles_and_dates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "sources", "--corpus", str(SEEDS), "--db", str(tmp_path / "i.sqlite")
+    )
+    assert code == 0
+    assert f"{UNDATED_SEED}\tundated\t" in out
+    assert "\t2026-01-07\t" in out
+
+
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        ("[telegram]\ntokn = 'x'\n", "telegram.tokn"),
+        ("[telegram]\nadmin_ids = ['me']\n", "telegram.admin_ids"),
+        ("[retrieval]\nk1 = 'high'\n", "retrieval.k1"),
+        ("[retrieval]\nlanguage = 'klingon'\n", "retrieval.language"),
+        ("[retrieval]\nmin_coverage = 3\n", "retrieval.min_coverage"),
+        ("[index]\npath = 5\n", "index.path"),
+        ("[nonsense]\n", "nonsense"),
+        ("[corpus\n", "not valid TOML"),
+    ],
+)
+def test_bad_config_names_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], toml: str, key: str
+) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(toml, encoding="utf-8")
+    code, _, err = run(capsys, "ask", "--config", str(cfg), "Peru")
+    assert code == 2
+    assert key in err
+    assert err.count("\n") == 1
+
+
+def test_config_paths_env_token_and_flags(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        '[telegram]\ntoken = "from-file"\nadmin_ids = [42]\n'
+        '[corpus]\npath = "docs"\n[index]\npath = "out/i.sqlite"\n',
+        encoding="utf-8",
+    )
+    config = configmod.load(cfg, environ={})
+    assert config.corpus == tmp_path / "docs"
+    assert config.index_path == tmp_path / "out" / "i.sqlite"
+    assert config.telegram.token == "from-file"
+    assert config.telegram.admin_ids == frozenset({42})
+    config = configmod.load(cfg, environ={"TELEGRAM_BOT_TOKEN": "from-env"}, db=Path("x.sqlite"))
+    assert config.telegram.token == "from-env"
+    assert config.index_path == Path("x.sqlite")
+    assert "from-env" not in repr(config)
+
+
+def test_example_config_documents_every_key() -> None:
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    config = configmod.load(ROOT / "config.example.toml", environ={})
+    assert config.corpus == ROOT / "seeds"
+    for section, keys in configmod._KEYS.items():
+        assert f"[{section}]" in text
+        for key in keys:
+            assert f"\n{key} = " in text, key
+
+
+def test_module_entry_point_runs(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "ask",
+            "--db",
+            str(tmp_path / "i.sqlite"),
+            "--corpus",
+            str(SEEDS),
+            "jaguar",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "popular jaguar" in proc.stdout

@@ -1,0 +1,44 @@
+"""The gold set over the seeds, measured with the same harness as `python -m bot eval`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot import evaluate
+from index import Index
+
+GOLD = Path(__file__).parent / "gold" / "seeds.jsonl"
+
+
+def test_gold_set_is_big_enough() -> None:
+    questions = evaluate.load(GOLD)
+    assert sum(not q.expect_none for q in questions) >= 40
+    assert sum(q.expect_none for q in questions) >= 10
+
+
+def test_gold_set_quality(seed_index: Index) -> None:
+    report = evaluate.evaluate(seed_index, evaluate.load(GOLD))
+    m = report.metrics()
+    summary = evaluate.format_report(report)
+    assert m["hit@1"] >= 0.85, summary
+    assert m["hit@3"] >= 0.92, summary
+    assert m["not_found_precision"] >= 0.85, summary
+    assert m["not_found_recall"] >= 0.85, summary
+    assert m["date_accuracy"] == 1.0, summary
+    assert m["verbatim"] == 1.0, summary
+
+
+def test_bad_gold_lines_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "g.jsonl"
+    path.write_text(
+        '{"q": "fine", "expect_none": true}\n{"q": "no expectation"}\n', encoding="utf-8"
+    )
+    with pytest.raises(evaluate.GoldSetError, match=r"g.jsonl:2"):
+        evaluate.load(path)
+
+
+def test_phrase_matching_ignores_case_quotes_accents_and_spaces() -> None:
+    assert evaluate.contains_any("the “Nicolás”\n film", ['"nicolas" FILM'])
+    assert not evaluate.contains_any("the film", ["Nicolás"])
