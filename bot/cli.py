@@ -5,16 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from urllib.parse import urlparse
 
 from tqdm import tqdm
 
 from index import SearchIndexError
 
 from . import config as configmod
-from . import evaluate, render
+from . import evaluate, logs, render
 from .answer import ask, date_label
 from .config import Config, ConfigError
 from .corpus import build, open_index, report_lines
@@ -94,6 +96,42 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from telegram.error import InvalidToken, NetworkError
+
+    from .telegram_app import ALLOWED_UPDATES, build_application
+
+    token = config.telegram.token
+    if not token:
+        raise ConfigError(
+            "no bot token: set the TELEGRAM_BOT_TOKEN environment variable or [telegram] token "
+            'in config.toml (see config.example.toml); `python -m bot ask "…"` works without one'
+        )
+    logs.setup(logging.DEBUG if args.verbose else logging.INFO)
+    # Durations from the Bot API as timedelta, the type python-telegram-bot is moving to.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    app = build_application(config)
+    try:
+        if config.telegram.webhook_url:
+            app.run_webhook(
+                listen=config.telegram.webhook_listen,
+                port=config.telegram.webhook_port,
+                url_path=urlparse(config.telegram.webhook_url).path.lstrip("/"),
+                webhook_url=config.telegram.webhook_url,
+                secret_token=config.telegram.webhook_secret or None,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        else:
+            app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    except InvalidToken:
+        raise ConfigError(
+            "Telegram rejected the bot token; check TELEGRAM_BOT_TOKEN or [telegram] token"
+        ) from None
+    except NetworkError as exc:
+        raise ConfigError(f"cannot reach the Telegram Bot API: {exc}") from None
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     common = argparse.ArgumentParser(add_help=False)
@@ -118,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--limit", type=_positive, help="how many citations (default from config)")
     p.set_defaults(func=_cmd_ask)
+
+    p = sub.add_parser("run", parents=[common], help="run the Telegram bot")
+    p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("eval", parents=[common], help="measure answers against a gold set")
     p.add_argument("file", type=Path, help="JSON Lines gold set")
@@ -151,10 +192,7 @@ def _positive(value: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; errors become one line on stderr and exit code 2."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.setup(logging.DEBUG if args.verbose else logging.WARNING)
     try:
         config = configmod.load(args.config, corpus=args.corpus, db=args.db)
         command: Command = args.func
@@ -164,3 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away; nothing is left to report.
+        sys.stderr.close()
+        return 0

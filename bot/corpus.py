@@ -30,19 +30,22 @@ def build(config: Config, progress: ProgressCallback | None = None) -> BuildRepo
     return build_index(config.corpus, config.index_path, config.index, progress)
 
 
-def report_lines(report: BuildReport) -> list[str]:
-    """A build report as lines for people."""
+def report_lines(report: BuildReport, limit: int = 50) -> list[str]:
+    """A build report as lines for people; skipped files first, long lists cut at limit."""
     lines = [
         f"Indexed {report.sources} source(s), {report.passages} passage(s) in "
         f"{report.seconds:.2f} s: {len(report.added)} added, {len(report.changed)} changed, "
         f"{len(report.removed)} removed, {report.unchanged} unchanged, "
         f"{len(report.skipped)} skipped."
     ]
-    for label, paths in (
-        ("added", report.added),
-        ("changed", report.changed),
-        ("removed", report.removed),
-    ):
-        lines.extend(f"  {label}: {p}" for p in paths)
-    lines.extend(f"  skipped: {s.path}: {s.reason}" for s in report.skipped)
+    groups = (
+        ("skipped", [f"{s.path}: {s.reason}" for s in report.skipped]),
+        ("added", list(report.added)),
+        ("changed", list(report.changed)),
+        ("removed", list(report.removed)),
+    )
+    for label, items in groups:
+        lines.extend(f"  {label}: {item}" for item in items[:limit])
+        if len(items) > limit:
+            lines.append(f"  … and {len(items) - limit} more {label}")
     return lines

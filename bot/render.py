@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import textwrap
-from html import escape
 
 from .answer import Answer, Citation, date_label
+from .messages import answer_messages
 
 
 def to_text(answer: Answer, width: int = 88) -> str:
@@ -63,20 +63,6 @@ def to_json(answer: Answer) -> str:
     return json.dumps(to_dict(answer), ensure_ascii=False)
 
 
-def to_html(answer: Answer) -> str:
-    """The answer as Telegram HTML, every piece of text escaped."""
-    if not answer.found:
-        return escape(answer.text, quote=False)
-    parts = [citation_html(c) for c in answer.citations]
-    return "\n\n".join(parts)
-
-
-def citation_html(c: Citation) -> str:
-    """One citation: the excerpt as a quote, then its numbered source line."""
-    title = escape(c.title, quote=False)
-    if c.url and c.url.startswith(("http://", "https://")):
-        title = f'<a href="{escape(c.url, quote=True)}">{title}</a>'
-    return (
-        f"<blockquote>{escape(c.excerpt, quote=False)}</blockquote>\n"
-        f"<b>[{c.n}]</b> {title} · <i>{date_label(c.date)}</i>"
-    )
+def to_html(answer: Answer) -> list[str]:
+    """The answer as Telegram HTML messages, each within Telegram's length limit."""
+    return answer_messages(answer)

@@ -12,6 +12,7 @@ from .errors import (
     SearchIndexError,
 )
 from .excerpt import ELLIPSIS
+from .quotes import Quote, QuoteResult, exact_phrase, find_quotes, notable_quotes
 from .search import (
     MISSING_NAME,
     NO_MATCH,
@@ -43,6 +44,8 @@ __all__ = [
     "IndexSettings",
     "PassageText",
     "ProgressCallback",
+    "Quote",
+    "QuoteResult",
     "ReindexBusyError",
     "SearchIndexError",
     "SearchResult",
@@ -50,5 +53,8 @@ __all__ = [
     "Skipped",
     "Source",
     "build_index",
+    "exact_phrase",
+    "find_quotes",
     "fold",
+    "notable_quotes",
 ]

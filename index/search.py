@@ -153,6 +153,25 @@ class Index:
         return self._store.path
 
     @property
+    def built_at(self) -> str:
+        """When the index was built (ISO 8601, UTC)."""
+        return self._store.meta.get("built_at", "")
+
+    def frequent_places(self, limit: int) -> list[str]:
+        """Country names the corpus mentions most, most frequent first."""
+        counted = [
+            (len(self._rows(frozenset({name}) | self._places.equivalents(name))), name)
+            for name in self._places.names
+            if self._engine.df(name)
+        ]
+        counted.sort(key=lambda item: (-item[0], len(item[1]), item[1]))
+        names: list[str] = []
+        for _, name in counted:
+            if not self._places.equivalents(name) & set(names):
+                names.append(name)
+        return [name.title() for name in names[:limit]]
+
+    @property
     def passage_count(self) -> int:
         """How many passages are indexed."""
         return len(self._passage_ids)
@@ -173,6 +192,11 @@ class Index:
         source = self._sources[int(self._source_of[row])]
         start, end = (int(x) for x in self._spans[row])
         return PassageText(passage_id, source, self._content(source.id)[start:end])
+
+    def source_passages(self, source_id: int) -> list[int]:
+        """Ids of a source's passages, in reading order."""
+        rows = np.flatnonzero(self._source_of == source_id)
+        return [int(self._passage_ids[r]) for r in rows]
 
     def search(self, question: str, limit: int = 3, offset: int = 0) -> SearchResult:
         """The passages that answer the question, best first, one page at a time."""

@@ -1,0 +1,178 @@
+"""Telegram messages in HTML: answers, quotes, sources, help; always within Telegram's limits."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from html import escape
+
+from index import PassageText, Quote, Source
+
+from .answer import Answer, Citation, date_label
+
+MESSAGE_LIMIT = 4096
+CALLBACK_DATA_LIMIT = 64
+INLINE_RESULTS_LIMIT = 50
+INLINE_TITLE_CHARS = 100
+INLINE_DESCRIPTION_CHARS = 200
+ELLIPSIS = "…"
+_SENTENCE_END_RE = re.compile(r"[.!?…][\"'”’»)\]]*\s")
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it, in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def trim(text: str, limit: int) -> str:
+    """Text cut to at most limit UTF-16 units, at a sentence end if one is near, else a space."""
+    if utf16_len(text) <= limit:
+        return text
+    if limit < 3:
+        return ELLIPSIS
+    budget = limit - 2  # room for " …"
+    cut = text[:budget]
+    while utf16_len(cut) > budget:
+        cut = cut[:-1]
+    ends = [m.end() for m in _SENTENCE_END_RE.finditer(cut)]
+    if ends and ends[-1] > budget // 2:
+        cut = cut[: ends[-1]]
+    elif " " in cut[budget // 2 :]:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip() + " " + ELLIPSIS
+
+
+def html_text(text: str) -> str:
+    """Plain text escaped for Telegram HTML."""
+    return escape(text, quote=False)
+
+
+def citation_block(c: Citation, limit: int = MESSAGE_LIMIT) -> str:
+    """One citation as a quote block with its numbered source line."""
+    footer = f"\n<b>[{c.n}]</b> {_source_link(c.title, c.url)} · <i>{date_label(c.date)}</i>"
+    room = limit - utf16_len(footer) - len("<blockquote></blockquote>")
+    excerpt = _escaped_within(c.excerpt, room)
+    return f"<blockquote>{excerpt}</blockquote>{footer}"
+
+
+def _source_link(title: str, url: str | None) -> str:
+    shown = html_text(trim(title, 200))
+    if url and url.startswith(("http://", "https://")) and len(url) < 2000:
+        return f'<a href="{escape(url, quote=True)}">{shown}</a>'
+    return shown
+
+
+def _escaped_within(text: str, limit: int) -> str:
+    """Escape text, trimming the plain text first so that the escaped form fits."""
+    budget = limit
+    while True:
+        escaped = html_text(trim(text, budget))
+        over = utf16_len(escaped) - limit
+        if over <= 0 or budget <= 3:
+            return escaped
+        budget -= max(over, 16)
+
+
+def pack(blocks: Iterable[str], limit: int = MESSAGE_LIMIT, separator: str = "\n\n") -> list[str]:
+    """Join blocks into as few messages as fit the limit, never splitting a block."""
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        candidate = f"{current}{separator}{block}" if current else block
+        if utf16_len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            messages.append(current)
+        current = block
+    if current:
+        messages.append(current)
+    return messages
+
+
+def answer_messages(answer: Answer) -> list[str]:
+    """An answer as one or more HTML messages."""
+    if not answer.found:
+        return [html_text(trim(answer.text, MESSAGE_LIMIT // 2))]
+    blocks = [citation_block(c) for c in answer.citations]
+    if answer.has_more:
+        shown = answer.offset + len(answer.citations)
+        blocks.append(f"<i>{answer.total - shown} more passage(s) match.</i>")
+    return pack(blocks)
+
+
+def quote_block(quote: Quote, n: int | None = None) -> str:
+    """A verbatim quote with its citation."""
+    number = f"<b>[{n}]</b> " if n is not None else ""
+    footer = f"\n{number}{_source_link(quote.source.title, quote.source.url)}"
+    footer += f" · <i>{date_label(quote.source.date)}</i>"
+    room = MESSAGE_LIMIT - utf16_len(footer) - len("<blockquote></blockquote>")
+    return f"<blockquote>{_escaped_within(quote.text, room)}</blockquote>{footer}"
+
+
+def quote_messages(quotes: Sequence[Quote]) -> list[str]:
+    """Quotes, numbered, as one or more HTML messages."""
+    return pack(quote_block(q, i) for i, q in enumerate(quotes, 1))
+
+
+def passage_messages(passage: PassageText) -> list[str]:
+    """A whole passage with its citation."""
+    quote = Quote(passage.passage_id, passage.source, passage.text, False)
+    return [quote_block(quote)]
+
+
+def sources_messages(sources: Sequence[Source], skipped: int = 0, limit: int = 200) -> list[str]:
+    """The indexed sources: title, date and passage count."""
+    lines = [f"<b>{len(sources)} indexed source(s)</b>"]
+    for s in sources[:limit]:
+        lines.append(
+            f"• {_source_link(s.title, s.url)} · <i>{date_label(s.date)}</i> · "
+            f"{s.passages} passage(s)"
+        )
+    if len(sources) > limit:
+        lines.append(f"… and {len(sources) - limit} more.")
+    if skipped:
+        lines.append(f"<i>{skipped} file(s) were skipped when indexing.</i>")
+    return pack(lines, separator="\n")
+
+
+def help_message(bot_username: str, sources: int, example: str | None) -> str:
+    """What the bot does and how to use it."""
+    mention = html_text(f"@{bot_username}")
+    lines = [
+        f"I answer questions from {sources} indexed source(s) with verbatim excerpts, "
+        "each cited with its source title and date (or <i>undated</i>).",
+        "",
+    ]
+    if example:
+        lines += [f"Try: <code>{html_text(example)}</code>", ""]
+    lines += [
+        "/ask <i>question</i> — answer a question (in private chats, just write it)",
+        '/quote <i>words</i> — verbatim quotes; /quote <i>"exact phrase"</i> for a phrase',
+        "/sources — the indexed sources",
+        "/help — this message",
+        "",
+        f"In groups, use /ask, mention {mention}, or reply to one of my messages. "
+        f"In any chat, type {mention} <i>words</i> for quote cards.",
+    ]
+    return "\n".join(lines)
+
+
+def reindex_report(lines: Sequence[str]) -> str:
+    """A reindex result, escaped, within one message."""
+    body = "\n".join(lines)
+    return f"<b>Reindex done.</b>\n{html_text(trim(body, MESSAGE_LIMIT - 200))}"
+
+
+def inline_title(quote: Quote) -> str:
+    """A quote card's title line, starting near the matching words of a long quote."""
+    text = quote.text
+    if quote.focus > INLINE_TITLE_CHARS // 3:
+        start = text.rfind(" ", 0, quote.focus - INLINE_TITLE_CHARS // 4) + 1
+        text = ELLIPSIS + " " + text[start:]
+    return trim(" ".join(text.split()), INLINE_TITLE_CHARS)
+
+
+def inline_description(quote: Quote) -> str:
+    """A quote card's description: source and date."""
+    return trim(f"{quote.source.title} · {date_label(quote.source.date)}", INLINE_DESCRIPTION_CHARS)

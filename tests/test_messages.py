@@ -1,0 +1,84 @@
+"""Telegram HTML renderings: always parseable, always within Telegram's limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot import messages
+from bot.answer import Answer, Citation
+from index import PassageText, Quote, Source
+from tests.telegram_html import check
+
+TEXT = st.text(min_size=1, max_size=6000)
+SOURCE = Source(
+    1, "a.txt", "A <title> & more", dt.date(2024, 1, 2), 'https://x.example/?a=1&b="2"', 3
+)
+
+
+def citation(n: int, excerpt: str, title: str = "T", url: str | None = None) -> Citation:
+    return Citation(n, title, None, "a.txt", url, excerpt, 1.0, n)
+
+
+@settings(max_examples=150, deadline=None)
+@given(excerpts=st.lists(TEXT, min_size=1, max_size=10), title=TEXT, url=st.none() | TEXT)
+def test_answer_messages_are_valid_and_within_limits(
+    excerpts: list[str], title: str, url: str | None
+) -> None:
+    cites = tuple(citation(i + 1, e, title, url) for i, e in enumerate(excerpts))
+    answer = Answer("q", True, "x", cites, total=len(cites) + 5)
+    out = messages.answer_messages(answer)
+    assert out
+    for text in out:
+        assert messages.utf16_len(text) <= messages.MESSAGE_LIMIT
+        check(text)
+    shown = "\n".join(check(t) for t in out)
+    for c in cites:
+        assert f"[{c.n}]" in shown
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=TEXT)
+def test_not_found_and_quotes_and_passages_are_valid(text: str) -> None:
+    check(messages.answer_messages(Answer(text, False, "None mentions " + text, ()))[0])
+    quote = Quote(1, SOURCE, text, False, 0)
+    for rendered in messages.quote_messages([quote, quote]):
+        check(rendered)
+    check(messages.passage_messages(PassageText(1, SOURCE, text))[0])
+    assert len(messages.inline_title(Quote(1, SOURCE, text, False, len(text) // 2))) <= 100
+    assert len(messages.inline_description(quote)) <= 200
+
+
+def test_link_and_escapes() -> None:
+    html = messages.citation_block(
+        citation(1, "a < b & c > d", "T & <b>", "https://x.example/?a=1&b=2")
+    )
+    assert html.startswith("<blockquote>a &lt; b &amp; c &gt; d</blockquote>")
+    assert '<a href="https://x.example/?a=1&amp;b=2">T &amp; &lt;b&gt;</a>' in html
+    assert "javascript" not in messages.citation_block(citation(1, "x", "T", "javascript:alert(1)"))
+
+
+def test_trim_cuts_at_a_sentence_end() -> None:
+    text = "First sentence here. Second one is here. " + "word " * 2000
+    cut = messages.trim(text, 70)
+    assert cut == "First sentence here. Second one is here. …"
+    assert messages.trim("short", 100) == "short"
+
+
+def test_long_answers_split_between_citations() -> None:
+    cites = tuple(citation(i, "Sentence. " * 300) for i in range(1, 6))
+    out = messages.answer_messages(Answer("q", True, "x", cites, total=5))
+    assert len(out) >= 2
+    assert all(t.count("<blockquote>") == t.count("</blockquote>") for t in out)
+
+
+def test_sources_list_is_split_and_capped() -> None:
+    sources = [Source(i, f"{i}.txt", "Title " * 30, None, None, 2) for i in range(500)]
+    out = messages.sources_messages(sources, skipped=3)
+    assert len(out) > 1
+    text = "\n".join(check(t) for t in out)
+    assert "500 indexed source(s)" in text
+    assert "… and 300 more." in text
+    assert "3 file(s) were skipped" in text

@@ -1,0 +1,356 @@
+"""The real bot, polling a stand-in Bot API server over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram.ext import Application
+
+from bot.config import Config, TelegramConfig
+from bot.telegram_app import ALLOWED_UPDATES, build_application
+from tests import fake_bot_api as api
+from tests.conftest import SEEDS
+from tests.telegram_html import check
+
+TOKEN = "123456:TEST-token-that-must-never-be-logged"
+ADMIN = 4242
+BOT = f"@{api.BOT_USERNAME}"
+
+
+@dataclass
+class Env:
+    server: api.FakeBotApi
+    app: Application  # type: ignore[type-arg]
+    config: Config
+    corpus: Path
+
+
+@pytest.fixture
+async def env(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Env]:
+    caplog.set_level(logging.DEBUG)
+    server = api.FakeBotApi(TOKEN)
+    await server.start()
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    config = Config(
+        corpus=corpus,
+        index_path=tmp_path / "index.sqlite",
+        telegram=TelegramConfig(
+            token=TOKEN, api_base_url=server.base_url, admin_ids=frozenset({ADMIN})
+        ),
+    )
+    app = build_application(config)
+    await app.initialize()
+    assert app.post_init is not None
+    await app.post_init(app)
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES)
+    await app.start()
+    try:
+        yield Env(server, app, config, corpus)
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+        assert app.post_shutdown is not None
+        await app.post_shutdown(app)
+        await server.stop()
+    assert server.rejected == [], server.rejected
+    assert TOKEN not in caplog.text
+    for call in server.calls:
+        if (
+            call.method in ("sendMessage", "editMessageText")
+            and call.params.get("parse_mode") == "HTML"
+        ):
+            check(call.params["text"])
+
+
+async def reply_to(
+    server: api.FakeBotApi, update: dict[str, Any], count: int = 1
+) -> list[api.Call]:
+    """Push an update and wait for the bot's replies to its message."""
+    message_id = update["message"]["message_id"]
+    server.push(update)
+    return await server.wait_for(
+        lambda c: (
+            c.method == "sendMessage"
+            and (c.params.get("reply_parameters") or {}).get("message_id") == message_id
+        ),
+        count,
+    )
+
+
+async def test_start_registers_the_command_menu(env: Env) -> None:
+    calls = await env.server.wait_for(lambda c: c.method == "setMyCommands")
+    names = [c["command"] for c in calls[0].params["commands"]]
+    assert names == ["ask", "quote", "sources", "help"]
+
+
+async def test_private_question_gets_a_cited_answer_quoting_the_message(env: Env) -> None:
+    [reply] = await reply_to(env.server, api.text_update("What did Peru commit to?"))
+    text = reply.params["text"]
+    assert reply.params["parse_mode"] == "HTML"
+    assert "solidarity efforts for Venezuela" in text
+    assert "<b>[1]</b>" in text
+    assert "<i>undated</i>" in text
+    buttons = [b for row in reply.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert any(b["text"].startswith("Full passage") for b in buttons)
+    assert all(len(b["callback_data"].encode()) <= 64 for b in buttons)
+
+
+async def test_dated_source_shows_its_date(env: Env) -> None:
+    [reply] = await reply_to(env.server, api.text_update("What did Trump say about Petro?"))
+    assert "<i>2026-01-07</i>" in reply.params["text"]
+
+
+async def test_unanswerable_question_says_so(env: Env) -> None:
+    [reply] = await reply_to(env.server, api.text_update("What is the capital of Australia?"))
+    assert reply.params["text"] == "The sources do not answer this question."
+    assert "reply_markup" not in reply.params
+
+
+async def test_group_answers_only_when_addressed(env: Env) -> None:
+    chat = -100555
+    ignored = api.group_update("What did Peru commit to?", chat_id=chat)
+    env.server.push(ignored)
+    env.server.push(api.group_update("/ask@other_bot What did Peru commit to?", chat_id=chat))
+    mention = api.group_update(
+        f"{BOT} what did Peru commit to?",
+        chat_id=chat,
+        entities=[{"type": "mention", "offset": 0, "length": len(BOT)}],
+    )
+    [reply] = await reply_to(env.server, mention)
+    assert "solidarity efforts for Venezuela" in reply.params["text"]
+    await asyncio.sleep(0.3)
+    assert len(env.server.sent(chat)) == 1
+
+
+async def test_group_reply_to_the_bot_is_a_question(env: Env) -> None:
+    chat = -100556
+    bot_message = api.message("earlier answer", chat, api.BOT_ID, chat_type="supergroup")
+    bot_message["from"] = env.server.bot_user()
+    update = api.group_update("and what about the jaguar?", chat_id=chat, reply_to=bot_message)
+    [reply] = await reply_to(env.server, update)
+    assert "popular jaguar" in reply.params["text"]
+
+
+async def test_ask_with_bot_name_and_usage_hint(env: Env) -> None:
+    chat = -100557
+    [reply] = await reply_to(
+        env.server, api.group_update(f"/ask{BOT} who was kidnapped?", chat_id=chat)
+    )
+    assert "Nicolás Maduro" in reply.params["text"]
+    [usage] = await reply_to(env.server, api.group_update("/ask", chat_id=chat))
+    assert usage.params["text"].startswith("Usage: /ask")
+
+
+async def test_quote_exact_phrase(env: Env) -> None:
+    [reply] = await reply_to(env.server, api.text_update('/quote "WATCH his ass"'))
+    text = reply.params["text"]
+    assert "“watch his ass”" in text
+    assert "<i>2026-01-07</i>" in text
+    [miss] = await reply_to(env.server, api.text_update('/quote "watch his back"'))
+    assert miss.params["text"] == "No quotes in the sources match that."
+
+
+async def test_quote_words_prefers_quoted_speech(env: Env) -> None:
+    [reply] = await reply_to(env.server, api.text_update("/quote Peru defense brigade"))
+    first = check(reply.params["text"]).split("\n")[0]
+    assert "“" in first
+
+
+async def test_inline_query_offers_quote_cards(env: Env) -> None:
+    env.server.push(api.inline_update("jaguar"))
+    [call] = await env.server.wait_for(lambda c: c.method == "answerInlineQuery")
+    results = call.params["results"]
+    assert 1 <= len(results) <= 10
+    assert "jaguar" in results[0]["title"]
+    assert "2026-01-07" in results[0]["description"]
+    assert "popular jaguar" in results[0]["input_message_content"]["message_text"]
+    env.server.push(api.inline_update(""))
+    calls = await env.server.wait_for(lambda c: c.method == "answerInlineQuery", count=2)
+    assert 1 <= len(calls[1].params["results"]) <= 10
+
+
+async def test_more_and_full_passage_buttons(env: Env) -> None:
+    [reply] = await reply_to(env.server, api.text_update("Venezuela defense brigade"))
+    buttons = [b for row in reply.params["reply_markup"]["inline_keyboard"] for b in row]
+    more = next(b for b in buttons if b["text"] == "More")
+    full = next(b for b in buttons if b["text"] == "Full passage [1]")
+    sent = {"message_id": 1000, "date": 0, "chat": {"id": 111, "type": "private"}, "text": "x"}
+    before = len(env.server.sent(111))
+    env.server.push(api.callback_update(more["callback_data"], sent))
+    env.server.push(api.callback_update(full["callback_data"], sent))
+    calls = await env.server.wait_for(
+        lambda c: c.method == "sendMessage" and c.params.get("chat_id") == 111, count=before + 2
+    )
+    texts = [c.params["text"] for c in calls[before:]]
+    assert any("<b>[4]</b>" in t for t in texts)  # the next page starts at citation 4
+    passage = next(t for t in texts if "<b>[4]</b>" not in t)
+    assert len(check(passage)) > len(check(reply.params["text"]).split("\n")[0])
+    answers = await env.server.wait_for(lambda c: c.method == "answerCallbackQuery", count=2)
+    assert all("text" not in a.params for a in answers)
+
+
+@pytest.mark.parametrize(
+    "data", ["m:bogus", "p:00000000:1", "garbage", "p:xx:yy:zz", "m:" + "9" * 60]
+)
+async def test_forged_or_stale_callback_gets_a_notice(env: Env, data: str) -> None:
+    sent = {"message_id": 1, "date": 0, "chat": {"id": 111, "type": "private"}, "text": "x"}
+    env.server.push(api.callback_update(data, sent))
+    [call] = await env.server.wait_for(lambda c: c.method == "answerCallbackQuery")
+    assert call.params["text"] == "This button has expired. Please ask again."
+
+
+async def test_sources_lists_titles_dates_and_counts(env: Env) -> None:
+    [reply] = await reply_to(env.server, api.text_update("/sources"))
+    text = reply.params["text"]
+    assert "2 indexed source(s)" in text
+    assert "<i>2026-01-07</i>" in text
+    assert "<i>undated</i>" in text
+    assert "passage(s)" in text
+
+
+async def test_help_has_an_example_question_from_the_corpus(env: Env) -> None:
+    [reply] = await reply_to(env.server, api.text_update("/help"))
+    text = reply.params["text"]
+    assert "<code>What did Colombia commit to?</code>" in text
+    [start] = await reply_to(env.server, api.text_update("/start"))
+    assert start.params["text"] == text
+
+
+async def test_reindex_refused_for_non_admins(env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    [reply] = await reply_to(env.server, api.group_update("/reindex", user_id=999))
+    assert reply.params["text"] == "Sorry, only the bot's admins can reindex."
+    assert "refused /reindex from user id 999" in caplog.text
+
+
+async def test_reindex_by_admin_reports_progress_and_keeps_answering(env: Env) -> None:
+    for i in range(1500):
+        (env.corpus / "bulk" / f"{i // 100}").mkdir(parents=True, exist_ok=True)
+        (env.corpus / "bulk" / f"{i // 100}" / f"n{i}.txt").write_text(
+            f"date 2025-01-{1 + i % 28:02d} Report {i} on harvest number {i}. "
+            + " ".join(f"Field {j} yielded {i * j} sacks of grain." for j in range(40)),
+            encoding="utf-8",
+        )
+    (env.corpus / "bad.txt").write_bytes(b"\xff\xfe\xfa broken")
+    update = api.text_update("/reindex", chat_id=ADMIN, user_id=ADMIN)
+    [status] = await reply_to(env.server, update)
+    assert status.params["text"].startswith("Reindexing")
+    await env.server.wait_for(
+        lambda c: c.method == "editMessageText" and "files" in c.params["text"]
+    )
+    # Still answering from the previous index while the new one is built.
+    [during] = await reply_to(env.server, api.text_update("popular jaguar", chat_id=5, user_id=5))
+    assert "popular jaguar" in during.params["text"]
+    done = await env.server.wait_for(
+        lambda c: c.method == "editMessageText" and "Reindex done" in c.params["text"], within=120
+    )
+    assert during.at < done[0].at
+    text = done[0].params["text"]
+    assert "1500 added" in text
+    assert "skipped: bad.txt: not valid UTF-8" in text
+    assert "Now serving 1502 source(s)" in text
+    [after] = await reply_to(env.server, api.text_update("harvest number 77", chat_id=5, user_id=5))
+    assert "Report 77 on harvest number 77" in after.params["text"]
+
+
+async def test_second_reindex_is_told_one_is_running(env: Env) -> None:
+    for i in range(800):
+        (env.corpus / f"m{i}.txt").write_text(
+            f"Memo {i}. " + "Words here. " * 200, encoding="utf-8"
+        )
+    env.server.push(api.text_update("/reindex", chat_id=ADMIN, user_id=ADMIN))
+    await env.server.wait_for(
+        lambda c: c.method == "sendMessage" and c.params["text"].startswith("Reindexing")
+    )
+    [busy] = await reply_to(env.server, api.text_update("/reindex", chat_id=ADMIN, user_id=ADMIN))
+    assert busy.params["text"].startswith("A reindex is already running")
+    await env.server.wait_for(
+        lambda c: c.method == "editMessageText" and "Reindex done" in c.params["text"], within=120
+    )
+
+
+async def test_failed_reindex_keeps_serving_the_old_index(env: Env) -> None:
+    shutil.rmtree(env.corpus)
+    env.corpus.mkdir()
+    env.server.push(api.text_update("/reindex", chat_id=ADMIN, user_id=ADMIN))
+    [failed] = await env.server.wait_for(
+        lambda c: c.method == "editMessageText" and "Reindex failed" in c.params["text"]
+    )
+    assert "no indexable .txt or .md sources" in failed.params["text"]
+    assert "Still answering from the previous index." in failed.params["text"]
+    [reply] = await reply_to(env.server, api.text_update("popular jaguar"))
+    assert "popular jaguar" in reply.params["text"]
+
+
+@pytest.mark.parametrize(
+    ("question", "found"),
+    [
+        ("What did Peru commit to? <&>", True),
+        ("*Peru* _commit_ `to` [it](peru)?", True),
+        ("<b>Brazil</b> & <script>alert(1)</script>", False),
+        ("&lt;i&gt; &amp; </blockquote>", False),
+    ],
+)
+async def test_html_and_markdown_in_the_question_are_harmless(
+    env: Env, question: str, found: bool
+) -> None:
+    [reply] = await reply_to(env.server, api.text_update(question))
+    shown = check(reply.params["text"])
+    assert ("solidarity efforts for Venezuela" in shown) is found
+    assert "<script>" not in reply.params["text"]
+
+
+async def test_message_without_text_is_ignored(env: Env) -> None:
+    sticker = {
+        "message": api.message(
+            None,
+            111,
+            111,
+            sticker={
+                "file_id": "x",
+                "file_unique_id": "y",
+                "type": "regular",
+                "width": 1,
+                "height": 1,
+                "is_animated": False,
+                "is_video": False,
+            },
+        )
+    }
+    env.server.push(sticker)
+    [reply] = await reply_to(env.server, api.text_update("jaguar"))
+    assert "jaguar" in reply.params["text"]
+    assert len(env.server.sent(111)) == 1
+
+
+async def test_flood_limit_answer_is_waited_out(env: Env) -> None:
+    env.server.faults.append(
+        api.Fault(
+            "sendMessage",
+            status=429,
+            body={
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 1",
+                "parameters": {"retry_after": 1},
+            },
+        )
+    )
+    update = api.text_update("popular jaguar", chat_id=333, user_id=333)
+    server = env.server
+    server.push(update)
+    calls = await server.wait_for(
+        lambda c: c.method == "sendMessage" and c.params["chat_id"] == 333, count=2
+    )
+    assert calls[1].at - calls[0].at >= 0.9
+    await asyncio.sleep(0.3)
+    assert len(server.sent(333)) == 2  # the refused attempt and one delivery
