@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,7 +72,12 @@ def scan(corpus: Path) -> tuple[list[FileEntry], list[Skipped]]:
     root = corpus.resolve()
     entries: list[FileEntry] = []
     skipped: list[Skipped] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+
+    def unreadable(exc: OSError) -> None:
+        rel = Path(exc.filename or root).relative_to(root).as_posix() if exc.filename else "."
+        skipped.append(Skipped(rel, f"folder cannot be read: {exc.strerror or exc}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=False):
         base = Path(dirpath)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in list(dirnames):
@@ -99,6 +105,9 @@ def scan(corpus: Path) -> tuple[list[FileEntry], list[Skipped]]:
             except OSError as exc:
                 skipped.append(Skipped(rel, f"cannot be read: {exc.strerror or exc}"))
                 continue
+            if not stat.S_ISREG(st.st_mode):
+                skipped.append(Skipped(rel, "not a regular file"))
+                continue
             entries.append(FileEntry(rel, full, st.st_size, st.st_mtime_ns))
     return entries, skipped
 
@@ -110,14 +119,24 @@ def read(entry: FileEntry, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Document 
             entry.path, f"larger than the {_human(max_bytes)} limit ({_human(entry.size)})"
         )
     try:
-        with open(entry.abspath, "rb") as fh:
+        # O_NONBLOCK: a file replaced by a pipe since the scan must not hang the build.
+        fd = os.open(entry.abspath, os.O_RDONLY | os.O_NONBLOCK)
+        with open(fd, "rb") as fh:
+            before = os.fstat(fh.fileno())
+            if not stat.S_ISREG(before.st_mode):
+                return Skipped(entry.path, "not a regular file")
             data = fh.read(max_bytes + 1)
-            st = os.fstat(fh.fileno())
+            after = os.fstat(fh.fileno())
+    except FileNotFoundError:
+        return Skipped(entry.path, "deleted while indexing; index again to pick up changes")
     except OSError as exc:
         return Skipped(entry.path, f"cannot be read: {exc.strerror or exc}")
     if len(data) > max_bytes:
         return Skipped(entry.path, f"larger than the {_human(max_bytes)} limit")
-    return parse(entry.path, data, st.st_mtime_ns)
+    changed = (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns)
+    if changed or len(data) != after.st_size:
+        return Skipped(entry.path, "changed while being read; index again to pick it up")
+    return parse(entry.path, data, after.st_mtime_ns)
 
 
 def parse(path: str, data: bytes, mtime_ns: int = 0) -> Document | Skipped:

@@ -17,6 +17,7 @@ from index import (
     IndexMissingError,
     IndexSettings,
     build_index,
+    documents,
 )
 from index.analyzer import AnalyzerSettings
 from tests.conftest import SEEDS, WriteCorpus
@@ -166,3 +167,41 @@ def test_missing_and_incompatible_indexes_are_detected(tmp_path: Path) -> None:
     report = build_index(SEEDS, db_path, other)
     assert len(report.added) == 2  # nothing reused across analyzer settings
     Index.open(db_path, other).close()
+
+
+def test_special_and_vanished_files_are_skipped(tmp_path: Path, write_corpus: WriteCorpus) -> None:
+    corpus = write_corpus({"a.txt": ALPHA})
+    os.mkfifo(corpus / "pipe.txt")
+    (corpus / "dangling.md").symlink_to(corpus / "missing.md")
+    report = build_index(corpus, tmp_path / "i.sqlite", IndexSettings())
+    reasons = {s.path: s.reason for s in report.skipped}
+    assert reasons["pipe.txt"] == "not a regular file"
+    assert reasons["dangling.md"].startswith("cannot be read")
+    assert report.sources == 1
+
+
+def test_file_deleted_between_scan_and_read_is_reported(write_corpus: WriteCorpus) -> None:
+    corpus = write_corpus({"a.txt": ALPHA, "b.txt": BETA})
+    entries, _ = documents.scan(corpus)
+    (corpus / "b.txt").unlink()
+    result = documents.read(entries[1])
+    assert isinstance(result, documents.Skipped)
+    assert result.reason.startswith("deleted while indexing")
+
+
+def test_files_over_the_size_cap_are_skipped(tmp_path: Path, write_corpus: WriteCorpus) -> None:
+    corpus = write_corpus({"a.txt": ALPHA, "big.txt": "word " * 50_000})
+    settings = IndexSettings(max_file_bytes=100_000)
+    report = build_index(corpus, tmp_path / "i.sqlite", settings)
+    assert [(s.path, s.reason.split(" (")[0]) for s in report.skipped] == [
+        ("big.txt", "larger than the 97.7 KB limit")
+    ]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_unreadable_file_is_skipped(tmp_path: Path, write_corpus: WriteCorpus) -> None:
+    corpus = write_corpus({"a.txt": ALPHA, "locked.txt": BETA})
+    (corpus / "locked.txt").chmod(0)
+    report = build_index(corpus, tmp_path / "i.sqlite", IndexSettings())
+    assert [s.path for s in report.skipped] == ["locked.txt"]
+    assert "Permission denied" in report.skipped[0].reason
