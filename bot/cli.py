@@ -9,7 +9,6 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from urllib.parse import urlparse
 
 from tqdm import tqdm
 
@@ -99,7 +98,7 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
 def _cmd_run(args: argparse.Namespace, config: Config) -> int:
     from telegram.error import InvalidToken, NetworkError
 
-    from .telegram_app import ALLOWED_UPDATES, build_application
+    from .telegram_app import ALLOWED_UPDATES, build_application, webhook_options
 
     token = config.telegram.token
     if not token:
@@ -113,14 +112,7 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
     app = build_application(config)
     try:
         if config.telegram.webhook_url:
-            app.run_webhook(
-                listen=config.telegram.webhook_listen,
-                port=config.telegram.webhook_port,
-                url_path=urlparse(config.telegram.webhook_url).path.lstrip("/"),
-                webhook_url=config.telegram.webhook_url,
-                secret_token=config.telegram.webhook_secret or None,
-                allowed_updates=ALLOWED_UPDATES,
-            )
+            app.run_webhook(**webhook_options(config))
         else:
             app.run_polling(allowed_updates=ALLOWED_UPDATES)
     except InvalidToken:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -111,6 +112,12 @@ def load(
     port = tg.get("webhook_port", 8443)
     if not 0 < port < 65536:
         raise ConfigError("telegram.webhook_port: must be between 1 and 65535")
+    webhook_url = tg.get("webhook_url", "")
+    if webhook_url and not webhook_url.startswith("https://"):
+        raise ConfigError("telegram.webhook_url: Telegram only calls https:// webhook URLs")
+    secret = tg.get("webhook_secret", "")
+    if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        raise ConfigError("telegram.webhook_secret: use 1-256 of A-Z a-z 0-9 _ -")
     api_base_url = tg.get("api_base_url", "")
     if api_base_url and not api_base_url.startswith(("http://", "https://")):
         raise ConfigError("telegram.api_base_url: must start with http:// or https://")
@@ -119,10 +126,10 @@ def load(
         token=token.strip(),
         api_base_url=api_base_url,
         admin_ids=frozenset(admin_ids),
-        webhook_url=tg.get("webhook_url", ""),
+        webhook_url=webhook_url,
         webhook_listen=tg.get("webhook_listen", "127.0.0.1"),
         webhook_port=port,
-        webhook_secret=tg.get("webhook_secret", ""),
+        webhook_secret=secret,
     )
 
     max_mb = cp.get("max_file_mb", 20)

@@ -6,7 +6,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
+from urllib.parse import urlparse
 
 from telegram import (
     BotCommand,
@@ -105,6 +106,19 @@ def build_application(config: Config) -> Application:  # type: ignore[type-arg]
     app.add_handler(InlineQueryHandler(on_inline))
     app.add_error_handler(on_error)
     return app
+
+
+def webhook_options(config: Config) -> dict[str, Any]:
+    """Arguments for python-telegram-bot's webhook server, from the configuration."""
+    tg = config.telegram
+    return {
+        "listen": tg.webhook_listen,
+        "port": tg.webhook_port,
+        "url_path": urlparse(tg.webhook_url).path.lstrip("/"),
+        "webhook_url": tg.webhook_url,
+        "secret_token": tg.webhook_secret or None,
+        "allowed_updates": ALLOWED_UPDATES,
+    }
 
 
 def _file_url(base: str) -> str:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from telegram.ext import Application
 
 from bot.config import Config, TelegramConfig
-from bot.telegram_app import ALLOWED_UPDATES, build_application
+from bot.telegram_app import ALLOWED_UPDATES, build_application, webhook_options
 from tests import fake_bot_api as api
 from tests.conftest import SEEDS
 from tests.telegram_html import check
@@ -354,3 +356,54 @@ async def test_flood_limit_answer_is_waited_out(env: Env) -> None:
     assert calls[1].at - calls[0].at >= 0.9
     await asyncio.sleep(0.3)
     assert len(server.sent(333)) == 2  # the refused attempt and one delivery
+
+
+async def test_webhook_mode_answers_posted_updates(tmp_path: Path) -> None:
+    server = api.FakeBotApi(TOKEN)
+    await server.start()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = Config(
+        corpus=SEEDS,
+        index_path=tmp_path / "index.sqlite",
+        telegram=TelegramConfig(
+            token=TOKEN,
+            api_base_url=server.base_url,
+            webhook_url="https://bot.example.org/hook/path",
+            webhook_listen="127.0.0.1",
+            webhook_port=port,
+            webhook_secret="s3cret-value",
+        ),
+    )
+    app = build_application(config)
+    await app.initialize()
+    assert app.post_init is not None
+    assert app.updater is not None
+    await app.post_init(app)
+    await app.updater.start_webhook(**webhook_options(config))
+    await app.start()
+    try:
+        [set_hook] = await server.wait_for(lambda c: c.method == "setWebhook")
+        assert set_hook.params["url"] == "https://bot.example.org/hook/path"
+        assert set_hook.params["secret_token"] == "s3cret-value"
+        update = {"update_id": 1, **api.text_update("popular jaguar", chat_id=77, user_id=77)}
+        url = f"http://127.0.0.1:{port}/hook/path"
+        async with aiohttp.ClientSession() as http:
+            wrong = {"X-Telegram-Bot-Api-Secret-Token": "nope"}
+            async with http.post(url, json=update, headers=wrong) as response:
+                assert response.status == 403
+            right = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-value"}
+            async with http.post(url, json=update, headers=right) as response:
+                assert response.status == 200
+        [reply] = await server.wait_for(lambda c: c.method == "sendMessage")
+        assert "popular jaguar" in reply.params["text"]
+        await asyncio.sleep(0.2)
+        assert len(server.sent(77)) == 1
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+        assert app.post_shutdown is not None
+        await app.post_shutdown(app)
+        await server.stop()
