@@ -6,6 +6,7 @@ import asyncio
 import logging
 import shutil
 import socket
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from telegram.ext import Application
 
 from bot.config import Config, TelegramConfig
 from bot.telegram_app import ALLOWED_UPDATES, build_application, webhook_options
+from index import Index
 from tests import fake_bot_api as api
 from tests.conftest import SEEDS
 from tests.telegram_html import check
@@ -407,3 +409,38 @@ async def test_webhook_mode_answers_posted_updates(tmp_path: Path) -> None:
         assert app.post_shutdown is not None
         await app.post_shutdown(app)
         await server.stop()
+
+
+async def test_burst_from_many_chats_is_answered_once_each_off_the_loop(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop_thread = threading.get_ident()
+    on_loop: list[str] = []
+    original = Index.search
+
+    def search(self: Index, question: str, limit: int = 3, offset: int = 0) -> Any:
+        if threading.get_ident() == loop_thread:
+            on_loop.append(question)
+        return original(self, question, limit, offset)
+
+    monkeypatch.setattr(Index, "search", search)
+    questions = ["popular jaguar", "What did Peru commit to?", "capital of Australia", "UN"]
+    pushed: dict[int, int] = {}
+    for i in range(200):
+        chat = 10_000 + i % 50
+        update = api.text_update(questions[i % 4], chat_id=chat, user_id=chat)
+        pushed[update["message"]["message_id"]] = chat
+        env.server.push(update)
+    calls = await env.server.wait_for(
+        lambda c: c.method == "sendMessage" and c.params.get("chat_id", 0) >= 10_000,
+        count=200,
+        within=120,
+    )
+    await asyncio.sleep(0.5)
+    replies = [c for c in env.server.sent() if c.params.get("chat_id", 0) >= 10_000]
+    answered = [c.params["reply_parameters"]["message_id"] for c in replies]
+    assert sorted(answered) == sorted(pushed)  # every question once, none twice
+    assert all(
+        pushed[c.params["reply_parameters"]["message_id"]] == c.params["chat_id"] for c in calls
+    )
+    assert on_loop == []
