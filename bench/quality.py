@@ -1,0 +1,516 @@
+"""Retrieval and answer quality of the bot's own analyzer and retriever on public benchmarks.
+
+Builds a real index (``index.build_index``) from the public data in ``/work/shared/bench``
+written out as one file per document, opens it with ``index.Index.open`` and asks every
+judged question, then prints a table per dataset and, last, one JSON line.
+
+- BEIR SciFact (``--split test``, 300 queries; tune on ``--split train``): nDCG@10 and
+  Recall@100, BEIR "flat" convention (the file body is ``title + " " + text``).
+- SQuAD v1.1 dev (10,570 questions over 2,067 paragraphs): paragraph retrieval nDCG@10 and
+  MRR@10, and the product's own figures with its default settings: how often the gold
+  answer text is inside the first citation's excerpt (``answer_in_excerpt``) versus inside
+  the whole passage it was cut from (``answer_in_paragraph``), their mean lengths in words,
+  and how often the answer is "not found".
+
+Retrieval metrics use ``min_coverage=0`` and ``min_hit_ratio=0`` so no candidate is
+filtered out; a document ranks at its best passage (passages deduplicated by source, first
+occurrence kept, more pages fetched until ``--depth`` distinct documents are ranked). A
+question the index answers "not found" (e.g. a capitalised word no source contains) scores 0.
+The answer shares count every question (a "not found" is a miss); word counts average the
+found answers only. Answers are compared after ``index.fold`` (case, accents, quote marks)
+and with white space collapsed; ``answer_in_excerpt_nofold`` compares lower-cased text only.
+
+Usage, from the repository root:
+
+    .venv/bin/python bench/quality.py                                  # both, full (minutes)
+    .venv/bin/python bench/quality.py --datasets squad --limit-queries 500
+    .venv/bin/python bench/quality.py --datasets scifact --split train --k1 1.2 --b 0.8
+    .venv/bin/python bench/quality.py --passage-chars 5000 --excerpt-chars 300 --jobs 2
+
+Built indexes are cached per dataset and index settings under ``--cache`` (default: a
+folder in the system temp dir); ``--rebuild`` ignores the cache. Questions are spread over
+``--jobs`` processes (default: up to 2). Progress goes to stderr, results to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import hashlib
+import json
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bot.answer import compose
+from index import (
+    ELLIPSIS,
+    AnalyzerSettings,
+    Index,
+    IndexSettings,
+    SearchSettings,
+    build_index,
+    fold,
+)
+
+DATA = Path("/work/shared/bench")
+DATASETS = ("scifact", "squad")
+FOLDERS = {"scifact": "scifact", "squad": "squad-v1.1"}
+DEFAULT_DEPTH = {"scifact": 100, "squad": 10}
+SUFFIX = ".txt"
+T = TypeVar("T")
+
+
+# --- data ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A BEIR-layout dataset: documents, the judged questions and their relevant documents."""
+
+    name: str
+    docs: dict[str, tuple[str, str]]
+    queries: list[tuple[str, str]]
+    qrels: dict[str, set[str]]
+    answers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _qrels(path: Path) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    with path.open(encoding="utf-8") as fh:
+        next(fh)  # header
+        for line in fh:
+            qid, doc, score = line.rstrip("\n").split("\t")
+            if int(score) > 0:
+                out.setdefault(qid, set()).add(doc)
+    return out
+
+
+def load(name: str, data: Path, split: str, limit: int | None) -> Dataset:
+    """Read a dataset; only questions with judgments are kept, in qrels file order."""
+    folder = data / FOLDERS[name]
+    docs = {d["_id"]: (d["title"], d["text"]) for d in _jsonl(folder / "corpus.jsonl")}
+    qrels = _qrels(folder / "qrels" / f"{split if name == 'scifact' else 'test'}.tsv")
+    texts = {q["_id"]: q["text"] for q in _jsonl(folder / "queries.jsonl")}
+    queries = [(qid, texts[qid]) for qid in qrels]
+    if limit is not None:
+        queries = queries[:limit]
+    qrels = {qid: qrels[qid] for qid, _ in queries}
+    answers: dict[str, tuple[str, ...]] = {}
+    if name == "squad":
+        squad = json.loads((folder / "dev-v1.1.json").read_text(encoding="utf-8"))
+        for article in squad["data"]:
+            for paragraph in article["paragraphs"]:
+                for qa in paragraph["qas"]:
+                    answers[qa["id"]] = tuple(a["text"] for a in qa["answers"])
+    return Dataset(name, docs, queries, qrels, answers)
+
+
+# --- index -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Built:
+    """An index file ready to open, and what building it took."""
+
+    db: Path
+    settings: IndexSettings
+    sources: int
+    passages: int
+    skipped: int
+    seconds: float
+    cached: bool
+
+
+def _document(title: str, text: str, with_title: bool) -> str:
+    # The front-matter title is only shown; the body is what gets indexed.
+    body = f"{title} {text}".strip() if with_title else text.strip()
+    head = f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\n---\n" if title else ""
+    return head + body + "\n"
+
+
+def write_corpus(dataset: Dataset, folder: Path, with_title: bool) -> None:
+    """One file per document, named by its id; skipped when already complete."""
+    done = folder.with_name(folder.name + ".done")
+    if done.exists():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    for doc_id, (title, text) in dataset.docs.items():
+        (folder / f"{doc_id}{SUFFIX}").write_text(
+            _document(title, text, with_title), encoding="utf-8"
+        )
+    done.write_text(str(len(dataset.docs)), encoding="utf-8")
+
+
+def build(
+    dataset: Dataset, cache: Path, settings: IndexSettings, with_title: bool, rebuild: bool
+) -> Built:
+    """The dataset's index for these settings, built unless cached."""
+    base = cache / f"{dataset.name}-{'title' if with_title else 'text'}"
+    corpus = base / "corpus"
+    write_corpus(dataset, corpus, with_title)
+    key = json.dumps(
+        settings.fingerprint() | {"max_bytes": settings.max_file_bytes}, sort_keys=True
+    )
+    db = base / f"index-{hashlib.sha256(key.encode()).hexdigest()[:12]}.sqlite"
+    info = db.with_suffix(".json")
+    # The file name holds the settings' fingerprint: a cached file matches them.
+    if not rebuild and db.exists() and info.exists():
+        return Built(db, settings, **json.loads(info.read_text()), cached=True)
+    report = build_index(corpus, db, settings)
+    stats: dict[str, Any] = {
+        "sources": report.sources,
+        "passages": report.passages,
+        "skipped": len(report.skipped),
+        "seconds": round(report.seconds, 2),
+    }
+    info.write_text(json.dumps(stats))
+    return Built(db, settings, **stats, cached=False)
+
+
+def doc_id(path: str) -> str:
+    """The dataset id of an indexed source file."""
+    return path.removesuffix(SUFFIX)
+
+
+# --- asking (runs in worker processes too) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """Distinct documents a question retrieves, best first, or why it found none."""
+
+    qid: str
+    docs: tuple[str, ...]
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The product's answer to a question: first citation's excerpt and whole passage."""
+
+    qid: str
+    found: bool
+    reason: str | None
+    doc: str | None
+    excerpt: str
+    passage: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a worker opens: one index with one set of search settings."""
+
+    db: Path
+    settings: IndexSettings
+    search: SearchSettings
+    depth: int
+
+
+_open: dict[Task, Index] = {}
+
+
+def _index(task: Task) -> Index:
+    # One open index per worker process and task, reused across its questions.
+    idx = _open.get(task)
+    if idx is None:
+        idx = _open[task] = Index.open(task.db, task.settings, task.search)
+    return idx
+
+
+def rank(task: Task, question: tuple[str, str]) -> Ranked:
+    """Distinct documents by best passage, paging until task.depth of them are found."""
+    idx = _index(task)
+    qid, text = question
+    docs: list[str] = []
+    seen: set[str] = set()
+    offset = 0
+    while len(docs) < task.depth:
+        result = idx.search(text, limit=max(task.depth, 10), offset=offset)
+        if not result.found:
+            return Ranked(qid, (), result.reason)
+        for hit in result.hits:
+            d = doc_id(hit.source.path)
+            if d not in seen:
+                seen.add(d)
+                docs.append(d)
+        offset += len(result.hits)
+        if not result.hits or offset >= result.total:
+            break
+    return Ranked(qid, tuple(docs[: task.depth]), None)
+
+
+def answer(task: Task, question: tuple[str, str]) -> Answered:
+    """Ask as the bot does (search, then compose) and keep the first citation."""
+    idx = _index(task)
+    qid, text = question
+    result = idx.search(text)
+    reply = compose(result)
+    if not reply.found:
+        return Answered(qid, False, result.reason, None, "", "")
+    first = reply.citations[0]
+    passage = idx.passage(first.passage_id)
+    return Answered(
+        qid, True, None, doc_id(first.source), first.excerpt, passage.text if passage else ""
+    )
+
+
+def _rank_one(args: tuple[Task, tuple[str, str]]) -> Ranked:
+    return rank(*args)
+
+
+def _answer_one(args: tuple[Task, tuple[str, str]]) -> Answered:
+    return answer(*args)
+
+
+def run_all(
+    fn: Callable[[tuple[Task, tuple[str, str]]], T],
+    task: Task,
+    queries: Sequence[tuple[str, str]],
+    jobs: int,
+) -> tuple[list[T], float]:
+    """Results for every question in order, and the wall time taken."""
+    started = time.perf_counter()
+    items = [(task, q) for q in queries]
+    if jobs <= 1:
+        out: list[T] = [fn(item) for item in items]
+    else:
+        with concurrent.futures.ProcessPoolExecutor(jobs) as pool:
+            out = list(pool.map(fn, items, chunksize=max(1, len(items) // (jobs * 8))))
+    return out, time.perf_counter() - started
+
+
+# --- metrics ---------------------------------------------------------------------------
+
+
+def ndcg(ranked: Sequence[str], relevant: set[str], k: int = 10) -> float:
+    """BEIR nDCG@k: binary gains, log2 discount, ideal DCG from the relevant count."""
+    dcg = sum(1 / math.log2(i + 2) for i, d in enumerate(ranked[:k]) if d in relevant)
+    ideal = sum(1 / math.log2(i + 2) for i in range(min(len(relevant), k)))
+    return dcg / ideal if ideal else 0.0
+
+
+def recall(ranked: Sequence[str], relevant: set[str], k: int = 100) -> float:
+    """Share of the relevant documents among the first k."""
+    return len(relevant.intersection(ranked[:k])) / len(relevant) if relevant else 0.0
+
+
+def reciprocal_rank(ranked: Sequence[str], relevant: set[str], k: int = 10) -> float:
+    """1/rank of the first relevant document within the first k, else 0."""
+    return next((1 / (i + 1) for i, d in enumerate(ranked[:k]) if d in relevant), 0.0)
+
+
+def _mean(values: Iterable[float]) -> float:
+    items = list(values)
+    return statistics.fmean(items) if items else 0.0
+
+
+def _norm(text: str, folding: bool) -> str:
+    return " ".join((fold(text) if folding else text.lower()).split())
+
+
+def contains(text: str, answers: Iterable[str], folding: bool = True) -> bool:
+    """Whether any gold answer appears in text (case and spacing ignored; accents if folding)."""
+    hay = _norm(text, folding)
+    return any(_norm(a, folding) in hay for a in answers if a.strip())
+
+
+def words(text: str) -> int:
+    """Word count, not counting the ellipses that mark cuts."""
+    return len(text.replace(ELLIPSIS, " ").split())
+
+
+def retrieval_metrics(dataset: Dataset, ranked: list[Ranked], depth: int) -> dict[str, Any]:
+    """nDCG@10, Recall@depth and MRR@10 over every judged question."""
+    rel = dataset.qrels
+    reasons = Counter(r.reason for r in ranked if r.reason)
+    return {
+        "ndcg@10": _mean(ndcg(r.docs, rel[r.qid]) for r in ranked),
+        f"recall@{depth}": _mean(recall(r.docs, rel[r.qid], depth) for r in ranked),
+        "mrr": _mean(reciprocal_rank(r.docs, rel[r.qid]) for r in ranked),
+        "hit@1": _mean(float(bool(r.docs) and r.docs[0] in rel[r.qid]) for r in ranked),
+        "retrieval_not_found": sum(reasons.values()),
+        "retrieval_not_found_reasons": dict(reasons),
+    }
+
+
+def answer_metrics(dataset: Dataset, answered: list[Answered]) -> dict[str, Any]:
+    """The product figures: gold answer in the first excerpt versus in its whole passage."""
+    gold = dataset.answers
+    found = [a for a in answered if a.found]
+    reasons = Counter(a.reason for a in answered if not a.found)
+    in_excerpt = _mean(float(contains(a.excerpt, gold[a.qid])) for a in answered)
+    in_paragraph = _mean(float(contains(a.passage, gold[a.qid])) for a in answered)
+    return {
+        "answer_in_excerpt": in_excerpt,
+        "answer_in_paragraph": in_paragraph,
+        "excerpt_keeps": in_excerpt / in_paragraph if in_paragraph else 0.0,
+        "answer_in_excerpt_nofold": _mean(
+            float(contains(a.excerpt, gold[a.qid], folding=False)) for a in answered
+        ),
+        "excerpt_words": _mean(words(a.excerpt) for a in found),
+        "paragraph_words": _mean(words(a.passage) for a in found),
+        "length_ratio": _mean(words(a.excerpt) / max(words(a.passage), 1) for a in found),
+        "top_is_gold": _mean(float(a.doc in dataset.qrels[a.qid]) for a in answered),
+        "not_found_rate": 1 - len(found) / len(answered) if answered else 0.0,
+        "not_found_reasons": dict(reasons),
+    }
+
+
+# --- running ---------------------------------------------------------------------------
+
+
+def evaluate(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Build, ask and measure one dataset."""
+    split = args.split if name == "scifact" else "test"
+    _say(f"{name}: loading")
+    dataset = load(name, args.data, split, args.limit_queries)
+    settings = IndexSettings(
+        analyzer=AnalyzerSettings(),
+        passage_chars=args.passage_chars,
+        min_passage_chars=args.min_passage_chars,
+    )
+    _say(f"{name}: indexing {len(dataset.docs)} documents")
+    built = build(dataset, args.cache, settings, not args.no_title, args.rebuild)
+    product = SearchSettings(**_overrides(args))
+    retrieval = replace(product, min_coverage=0.0, min_hit_ratio=0.0)
+    depth = args.depth or DEFAULT_DEPTH[name]
+
+    started = time.perf_counter()
+    Index.open(built.db, settings, retrieval).close()
+    open_seconds = time.perf_counter() - started
+
+    _say(f"{name}: ranking {len(dataset.queries)} questions")
+    task = Task(built.db, settings, retrieval, depth)
+    ranked, rank_seconds = run_all(_rank_one, task, dataset.queries, args.jobs)
+    out: dict[str, Any] = retrieval_metrics(dataset, ranked, depth)
+    out["queries"] = len(dataset.queries)
+    if name == "squad":
+        _say(f"{name}: answering {len(dataset.queries)} questions with the product settings")
+        task = Task(built.db, settings, product, 3)
+        answered, answer_seconds = run_all(_answer_one, task, dataset.queries, args.jobs)
+        out |= answer_metrics(dataset, answered)
+        out["answer_qps"] = len(answered) / answer_seconds
+        _show_misses(dataset, answered, args.show_misses)
+    out |= {
+        "split": split,
+        "docs": built.sources,
+        "passages": built.passages,
+        "skipped": built.skipped,
+        "build_seconds": built.seconds,
+        "build_cached": built.cached,
+        "open_seconds": round(open_seconds, 2),
+        "rank_qps": len(ranked) / rank_seconds,
+        "jobs": args.jobs,
+    }
+    return out
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    names = ("k1", "b", "epsilon", "excerpt_chars", "min_coverage", "min_hit_ratio")
+    return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+
+
+def _show_misses(dataset: Dataset, answered: list[Answered], count: int) -> None:
+    shown = 0
+    texts = dict(dataset.queries)
+    for a in answered:
+        if shown >= count:
+            break
+        if not a.found or not contains(a.excerpt, dataset.answers[a.qid]):
+            gold = dataset.answers[a.qid][0]
+            where = a.reason or ("wrong paragraph" if a.doc not in dataset.qrels[a.qid] else "")
+            print(
+                f"  miss [{where or 'cut'}] {texts[a.qid]!r} gold={gold!r} -> {a.excerpt[:120]!r}"
+            )
+            shown += 1
+
+
+def _say(message: str) -> None:
+    print(f"[quality] {message}", file=sys.stderr, flush=True)
+
+
+def table(name: str, figures: dict[str, Any]) -> str:
+    """One dataset's figures as a two-column Markdown table."""
+    lines = [f"| {name} | value |", "|---|---|"]
+    for key, value in figures.items():
+        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        lines.append(f"| {key} | {shown} |")
+    return "\n".join(lines)
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    defaults = SearchSettings()
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
+    p.add_argument("--data", type=Path, default=DATA, help="folder with scifact/, squad-v1.1/")
+    p.add_argument("--split", choices=("test", "train"), default="test", help="SciFact qrels")
+    p.add_argument("--limit-queries", type=int, default=None, metavar="N")
+    p.add_argument("--depth", type=int, default=None, help="documents ranked per question")
+    p.add_argument("--k1", type=float, default=None, help=f"BM25 k1 ({defaults.k1})")
+    p.add_argument("--b", type=float, default=None, help=f"BM25 b ({defaults.b})")
+    p.add_argument("--epsilon", type=float, default=None, help=f"IDF floor ({defaults.epsilon})")
+    p.add_argument("--excerpt-chars", type=int, default=None, help=f"({defaults.excerpt_chars})")
+    p.add_argument("--min-coverage", type=float, default=None, help="answer figures only")
+    p.add_argument("--min-hit-ratio", type=float, default=None, help="answer figures only")
+    p.add_argument("--passage-chars", type=int, default=IndexSettings().passage_chars)
+    p.add_argument("--min-passage-chars", type=int, default=IndexSettings().min_passage_chars)
+    p.add_argument("--no-title", action="store_true", help="index text without the title")
+    p.add_argument(
+        "--cache", type=Path, default=Path(tempfile.gettempdir()) / "dated-sources-bot-quality"
+    )
+    p.add_argument("--rebuild", action="store_true", help="build indexes even when cached")
+    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    p.add_argument("--show-misses", type=int, default=0, metavar="N", help="SQuAD misses")
+    args = p.parse_args(argv)
+    if args.limit_queries is not None and args.limit_queries < 1:
+        p.error("--limit-queries must be positive")
+    if args.depth is not None and args.depth < 10:
+        p.error("--depth must be at least 10")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the chosen datasets; print tables, timings and one JSON line."""
+    args = parse_args(argv)
+    results: dict[str, Any] = {}
+    for name in args.datasets:
+        results[name] = evaluate(name, args)
+        print(table(name, results[name]))
+        print()
+    settings = {
+        "search": asdict(SearchSettings(**_overrides(args))),
+        "passage_chars": args.passage_chars,
+        "min_passage_chars": args.min_passage_chars,
+        "title": not args.no_title,
+    }
+    print(json.dumps(_rounded(results | {"settings": settings}), sort_keys=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
