@@ -70,6 +70,7 @@ _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "max_citations": int,
         "min_coverage": (int, float),
         "min_hit_ratio": (int, float),
+        "engine": str,
     },
 }
 
@@ -156,6 +157,7 @@ def load(
             excerpt_chars=rt.get("excerpt_chars", 450),
             min_coverage=float(rt.get("min_coverage", 0.5)),
             min_hit_ratio=float(rt.get("min_hit_ratio", 0.5)),
+            engine=rt.get("engine", "auto"),
         )
     except _IndexConfigurationError as exc:
         raise ConfigError(str(exc)) from None

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import excerpt as excerptmod
 from .analyzer import Analyzer
-from .engine import Bm25Engine
+from .engine import ENGINES, open_engine
 from .errors import ConfigurationError
 from .places import Places
 from .store import IndexSettings, Store, StoredSource
@@ -29,8 +30,15 @@ class SearchSettings:
     min_coverage: float = 0.5
     # A passage is cited only when it holds this share of the best passage's matched weight.
     min_hit_ratio: float = 0.5
+    # Scorer: "rank-bm25", "sparse" (same scores, built for large corpora) or "auto" by size.
+    engine: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigurationError(
+                f"retrieval.engine: unknown engine {self.engine!r}; use one of: "
+                + ", ".join(ENGINES)
+            )
         checks = {
             "retrieval.k1": self.k1 >= 0,
             "retrieval.b": 0 <= self.b <= 1,
@@ -121,14 +129,13 @@ class Index:
         self.analyzer = Analyzer(settings.analyzer)
         self._places = Places(self.analyzer)
         self._sources = {s.id: _source(s) for s in store.sources()}
-        rows = list(store.passages())
-        self._passage_ids = np.array([r.id for r in rows], dtype=np.int64)
-        self._row_of = {r.id: i for i, r in enumerate(rows)}
-        self._source_of = np.array([r.source_id for r in rows], dtype=np.int64)
-        self._spans = np.array([(r.start, r.end) for r in rows], dtype=np.int64).reshape(-1, 2)
-        self._ordinals = np.array([r.ordinal for r in rows], dtype=np.int64)
-        self._engine = Bm25Engine(
-            [r.tokens for r in rows], k1=search.k1, b=search.b, epsilon=search.epsilon
+        table, matrix = store.load()
+        self._passage_ids = table.ids
+        self._source_of = table.source_ids
+        self._spans = np.column_stack((table.starts, table.ends))
+        self._ordinals = table.ordinals
+        self._engine = open_engine(
+            matrix, search.engine, k1=search.k1, b=search.b, epsilon=search.epsilon
         )
         self._content_cache: dict[int, str] = {}
 
@@ -186,8 +193,9 @@ class Index:
 
     def passage(self, passage_id: int) -> PassageText | None:
         """A whole passage, or None when the id is not in this index."""
-        row = self._row_of.get(passage_id)
-        if row is None:
+        # Passage ids ascend with the rows (checked when the index is loaded).
+        row = int(np.searchsorted(self._passage_ids, passage_id))
+        if row >= len(self._passage_ids) or self._passage_ids[row] != passage_id:
             return None
         source = self._sources[int(self._source_of[row])]
         start, end = (int(x) for x in self._spans[row])
@@ -216,10 +224,10 @@ class Index:
             missing = tuple(t.word for t in terms if t.df == 0)
             return self._not_found(question, terms, NO_MATCH, missing)
 
-        ranked = self._rank(matched)
+        ranked, total = self._rank(matched, offset + limit)
         page = ranked[offset : offset + limit]
         hits = tuple(self._hit(row, score, matched) for row, score in page)
-        return SearchResult(question, tuple(terms), True, None, (), hits, len(ranked), offset)
+        return SearchResult(question, tuple(terms), True, None, (), hits, total, offset)
 
     def _not_found(
         self, question: str, terms: list[QueryTerm], reason: str, missing: tuple[str, ...]
@@ -246,32 +254,29 @@ class Index:
             terms.append(QueryTerm(raw, stems, df, weight, decisive))
         return terms
 
-    def _rank(self, matched: list[QueryTerm]) -> list[tuple[int, float]]:
-        """Candidate rows with BM25 scores, best first, weak matches dropped."""
+    def _rank(self, matched: list[QueryTerm], k: int) -> tuple[list[tuple[int, float]], int]:
+        """The first k candidates with BM25 scores, best first, weak ones dropped; and a count."""
+        size = self._engine.size
         scores = self._engine.scores([s for t in matched for s in sorted(t.stems)])
-        coverage: dict[int, float] = {}
-        for term in matched:
-            for row in self._rows(term.stems):
-                coverage[row] = coverage.get(row, 0.0) + term.weight
+        coverage = np.zeros(size)
         # A question about a named thing prefers the passages that name it.
-        names: dict[int, int] = {}
+        names = np.zeros(size, dtype=np.int64) if any(t.decisive for t in matched) else None
         for term in matched:
-            if term.decisive:
-                for row in self._rows(term.stems):
-                    names[row] = names.get(row, 0) + 1
-        best = max(coverage.values())
-        keep = [
-            row for row, c in coverage.items() if c >= best * self.search_settings.min_hit_ratio
-        ]
-        keep.sort(key=lambda row: (-names.get(row, 0), -scores[row], -coverage[row], row))
-        return [(row, float(scores[row])) for row in keep]
+            rows = self._rows(term.stems)
+            np.add.at(coverage, rows, term.weight)
+            if term.decisive and names is not None:
+                np.add.at(names, rows, 1)
+        # Weights are positive: the passages with coverage are those matching a term.
+        found = np.flatnonzero(coverage > 0)
+        best = coverage[found].max()
+        keep = found[coverage[found] >= best * self.search_settings.min_hit_ratio]
+        top = _best_first(keep, names, scores, coverage, k)
+        return list(zip(top.tolist(), scores[top].tolist(), strict=True)), len(keep)
 
-    def _rows(self, stems: frozenset[str]) -> set[int]:
-        """Rows of the passages that contain any of the stems."""
-        rows: set[int] = set()
-        for stem in stems:
-            rows.update(self._engine.postings(stem))
-        return rows
+    def _rows(self, stems: frozenset[str]) -> NDArray[np.int32]:
+        """Rows of the passages that contain any of the stems, ascending."""
+        postings = [self._engine.postings(stem) for stem in stems]
+        return postings[0] if len(postings) == 1 else np.unique(np.concatenate(postings))
 
     def _hit(self, row: int, score: float, matched: list[QueryTerm]) -> Hit:
         source = self._sources[int(self._source_of[row])]
@@ -281,8 +286,10 @@ class Index:
         chosen = excerptmod.select(
             self.analyzer, content, (start, end), groups, self.search_settings.excerpt_chars
         )
-        passage_stems = set(self.analyzer.terms(content[start:end]))
-        words = tuple(t.word for t in matched if not t.stems.isdisjoint(passage_stems))
+        # The index holds the passage's terms: no need to analyze it again.
+        words = tuple(
+            t.word for t in matched if any(self._engine.contains(s, row) for s in t.stems)
+        )
         return Hit(
             passage_id=int(self._passage_ids[row]),
             source=source,
@@ -303,6 +310,33 @@ class Index:
                 self._content_cache.clear()
             self._content_cache[source_id] = text
         return text
+
+
+def _best_first(
+    rows: NDArray[np.intp],
+    names: NDArray[np.int64] | None,
+    scores: NDArray[np.float64],
+    coverage: NDArray[np.float64],
+    k: int,
+) -> NDArray[np.intp]:
+    """The first k rows by names (when counted), score and coverage, descending, then row."""
+    # Sorting every candidate takes milliseconds on a large corpus: only the first k are
+    # sorted, one names level at a time, after a partition on the score.
+    levels = names[rows] if names is not None else None
+    out: list[NDArray[np.intp]] = []
+    for level in range(int(levels.max()) if levels is not None else 0, -1, -1):
+        if k <= 0:
+            break
+        group = rows if levels is None else rows[levels == level]
+        if len(group) > k:
+            # Each of the first k scores at least the k-th best score.
+            group_scores = scores[group]
+            kth = np.partition(group_scores, len(group) - k)[len(group) - k]
+            group = group[group_scores >= kth]
+        order = np.lexsort((group, -coverage[group], -scores[group]))
+        out.append(group[order[:k]])
+        k -= len(out[-1])
+    return np.concatenate(out) if out else rows[:0]
 
 
 def _source(s: StoredSource) -> Source:

@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sqlite_utils
+from numpy.typing import NDArray
 
 from . import documents, text
 from .analyzer import Analyzer, AnalyzerSettings
 from .documents import Document, FileEntry, Skipped
+from .engine import MatrixBuilder, TermMatrix
 from .errors import (
     CorpusError,
     IndexCorruptError,
@@ -27,7 +30,7 @@ from .errors import (
 )
 
 # Bumped whenever the schema or the meaning of stored values changes.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 APPLICATION = "dated-sources-bot index"
 
 ProgressCallback = Callable[[int, int], None]
@@ -109,14 +112,19 @@ def build(
     started = time.perf_counter()
     entries, skipped = documents.scan(corpus)
     old_db = _reusable(db_path, settings)
+    old_arrays = _load_arrays(old_db) if old_db is not None else None
+    if old_arrays is None:
+        old_db = None  # an index without readable arrays is rebuilt from the corpus
     analyzer = Analyzer(settings.analyzer)
     db_path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(db_path)
     tmp_path = db_path.with_name(f".{db_path.name}.building-{os.getpid()}-{threading.get_ident()}")
     _remove(tmp_path)
     try:
         with closing(sqlite3.connect(tmp_path)) as conn:
             db = sqlite_utils.Database(conn)
             _create_schema(db)
+            writer = _Writer(conn, old_arrays, analyzer, settings)
             old: dict[str, _Old] = {}
             old_by_hash: dict[str, _Old] = {}
             if old_db is not None:
@@ -141,7 +149,7 @@ def build(
                         )
                         continue
                     seen_hashes[prior.sha256] = entry.path
-                    passages += _copy_source(conn, prior.id, entry)
+                    passages += writer.copy(prior.id, entry)
                     unchanged += 1
                     continue
                 doc = documents.read(entry, settings.max_file_bytes)
@@ -154,9 +162,9 @@ def build(
                 seen_hashes[doc.sha256] = entry.path
                 reuse = old_by_hash.get(doc.sha256)
                 if reuse is not None:
-                    passages += _copy_source(conn, reuse.id, entry)
+                    passages += writer.copy(reuse.id, entry)
                 else:
-                    passages += _insert_source(db, doc, analyzer, settings)
+                    passages += writer.insert(doc)
                 if prior is None:
                     added.append(entry.path)
                 elif prior.sha256 != doc.sha256:
@@ -170,6 +178,7 @@ def build(
                 raise CorpusError(_empty_corpus_message(corpus, skipped))
             removed = sorted(set(old) - set(seen_hashes.values()))
             db.table("skipped").insert_all({"path": s.path, "reason": s.reason} for s in skipped)
+            _write_arrays(conn, *writer.finish())
             _write_meta(db, settings, corpus)
             conn.commit()
             if old_db is not None:
@@ -206,64 +215,239 @@ def _create_schema(db: sqlite_utils.Database) -> None:
         _SCHEMA_SOURCES, pk="id", not_null={"path", "title", "sha256", "content"}
     )
     db.table("sources").create_index(["path"], unique=True)
+    # Listing the sources reads this index only, not the rows with their full text.
+    db.table("sources").create_index(["path", "id", "title", "date", "url"])
     db.table("passages").create(
         _SCHEMA_PASSAGES, pk="id", foreign_keys=[("source_id", "sources", "id")]
     )
     db.table("passages").create_index(["source_id", "ordinal"], unique=True)
+    # Numeric arrays (passage table, term matrix) as raw bytes, split in parts below
+    # SQLite's 1 GB value limit: loading them is a few reads, not a row per passage.
+    db.execute(
+        "CREATE TABLE arrays (name TEXT NOT NULL, part INTEGER NOT NULL, dtype TEXT NOT NULL,"
+        " data BLOB NOT NULL, PRIMARY KEY (name, part))"
+    )
 
 
-def _insert_source(
-    db: sqlite_utils.Database, doc: Document, analyzer: Analyzer, settings: IndexSettings
-) -> int:
-    source_id = (
-        db.table("sources")
-        .insert(
-            {
-                "path": doc.path,
-                "title": doc.title,
-                "date": doc.date.isoformat() if doc.date else None,
-                "url": doc.url,
-                "sha256": doc.sha256,
-                "size": doc.size,
-                "mtime_ns": doc.mtime_ns,
-                "body_start": doc.body_start,
-                "content": doc.text,
-            }
+class _Writer:
+    """Writes sources and passages into the new index, and collects its arrays in row order.
+
+    Rows (passages by source, then reading order) get ids counted here, as an empty table
+    would number them, so that copies of unchanged sources can be batched at the end.
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        old: tuple[PassageTable, TermMatrix] | None,
+        analyzer: Analyzer,
+        settings: IndexSettings,
+    ) -> None:
+        self._conn = conn
+        self._analyzer = analyzer
+        self._settings = settings
+        self._old_table = old[0] if old is not None else None
+        self._old_rows = _source_rows(old[0]) if old is not None else {}
+        self._builder = MatrixBuilder(old[1] if old is not None else None)
+        self._next_source = 1
+        self._next_passage = 1
+        self._copies: list[tuple[int, int, str, int, int, int]] = []
+        self._copied = 0
+        self._pending: list[tuple[int, int, int, int]] = []  # old rows, source id, first id
+        self._blocks: list[NDArray[np.int64]] = []
+
+    def insert(self, doc: Document) -> int:
+        """Add a new or changed source, analyzing its passages."""
+        source_id, first = self._next_source, self._next_passage
+        self._conn.execute(
+            "INSERT INTO sources"
+            " (id, path, title, date, url, sha256, size, mtime_ns, body_start, content)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                source_id,
+                doc.path,
+                doc.title,
+                doc.date.isoformat() if doc.date else None,
+                doc.url,
+                doc.sha256,
+                doc.size,
+                doc.mtime_ns,
+                doc.body_start,
+                doc.text,
+            ),
         )
-        .last_pk
-    )
-    spans = text.passages(
-        doc.text, doc.body_start, settings.passage_chars, settings.min_passage_chars
-    )
-    db.table("passages").insert_all(
-        {
-            "source_id": source_id,
-            "ordinal": ordinal,
-            "start": start,
-            "end": end,
-            "text": doc.text[start:end],
-            "tokens": " ".join(analyzer.terms(doc.text[start:end])),
-        }
-        for ordinal, (start, end) in enumerate(spans)
-    )
-    return len(spans)
+        spans = text.passages(
+            doc.text, doc.body_start, self._settings.passage_chars, self._settings.min_passage_chars
+        )
+        rows = []
+        for ordinal, (start, end) in enumerate(spans):
+            passage = doc.text[start:end]
+            tokens = self._analyzer.terms(passage)
+            self._builder.add(tokens)
+            row_id = first + ordinal
+            rows.append((row_id, source_id, ordinal, start, end, passage, " ".join(tokens)))
+        self._conn.executemany(
+            "INSERT INTO passages (id, source_id, ordinal, start, end, text, tokens)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        self._flush_copies()
+        block = np.array([r[:5] for r in rows], dtype=np.int64).reshape(-1, len(_TABLE_COLUMNS))
+        self._blocks.append(block)
+        self._next_source += 1
+        self._next_passage += len(spans)
+        return len(spans)
+
+    def copy(self, old_id: int, entry: FileEntry) -> int:
+        """Add an unchanged source from the old index, under entry's path."""
+        start, stop = self._old_rows.get(old_id, (0, 0))
+        source_id, first = self._next_source, self._next_passage
+        self._copies.append((source_id, old_id, entry.path, entry.size, entry.mtime_ns, first))
+        if not self._builder.reuse(start, stop):
+            for (tokens,) in self._conn.execute(
+                "SELECT tokens FROM old.passages WHERE source_id = ? ORDER BY ordinal", (old_id,)
+            ):
+                self._builder.add(tokens.split())
+        self._pending.append((start, stop, source_id, first))
+        self._next_source += 1
+        self._next_passage += stop - start
+        self._copied += stop - start
+        return stop - start
+
+    def _flush_copies(self) -> None:
+        """Table rows of the copies since the last new source, gathered in one go."""
+        if not self._pending or self._old_table is None:
+            return
+        old = self._old_table
+        starts, stops, sources, firsts = (
+            np.array(c, dtype=np.int64) for c in zip(*self._pending, strict=True)
+        )
+        counts = stops - starts
+        before = np.cumsum(counts) - counts
+        offsets = np.arange(int(counts.sum()))
+        rows = offsets + np.repeat(starts - before, counts)
+        ids = offsets + np.repeat(firsts - before, counts)
+        block = np.column_stack(
+            (ids, np.repeat(sources, counts), old.ordinals[rows], old.starts[rows], old.ends[rows])
+        )
+        self._blocks.append(block)
+        self._pending.clear()
+
+    def finish(self) -> tuple[PassageTable, TermMatrix]:
+        """Copy the unchanged sources; the passage table and term matrix of the new index."""
+        self._flush_copies()
+        if self._copies:
+            self._conn.execute(
+                "CREATE TEMP TABLE copies (new_id INTEGER PRIMARY KEY, old_id INTEGER,"
+                " path TEXT, size INTEGER, mtime_ns INTEGER, first_passage INTEGER)"
+            )
+            self._conn.executemany(
+                "INSERT INTO temp.copies VALUES (?, ?, ?, ?, ?, ?)", self._copies
+            )
+            self._conn.execute(
+                "INSERT INTO sources"
+                " (id, path, title, date, url, sha256, size, mtime_ns, body_start, content)"
+                " SELECT c.new_id, c.path, o.title, o.date, o.url, o.sha256, c.size, c.mtime_ns,"
+                " o.body_start, o.content"
+                " FROM temp.copies c JOIN old.sources o ON o.id = c.old_id ORDER BY c.new_id"
+            )
+            # Ordinals of a stored source run 0, 1, 2, … (checked when its arrays are read).
+            cur = self._conn.execute(
+                "INSERT INTO passages (id, source_id, ordinal, start, end, text, tokens)"
+                " SELECT c.first_passage + p.ordinal, c.new_id, p.ordinal, p.start, p.end,"
+                " p.text, p.tokens"
+                " FROM temp.copies c JOIN old.passages p ON p.source_id = c.old_id"
+                " ORDER BY c.new_id, p.ordinal"
+            )
+            if cur.rowcount != self._copied:
+                raise RuntimeError("copied passages miscounted; this is a bug")
+            self._conn.execute("DROP TABLE temp.copies")
+        columns = np.concatenate(self._blocks) if self._blocks else np.zeros((0, 5), np.int64)
+        table = PassageTable(*(np.ascontiguousarray(c) for c in columns.T))
+        return table, self._builder.build()
 
 
-def _copy_source(conn: sqlite3.Connection, old_id: int, entry: FileEntry) -> int:
-    cur = conn.execute(
-        "INSERT INTO sources (path, title, date, url, sha256, size, mtime_ns, body_start, content)"
-        " SELECT ?, title, date, url, sha256, ?, ?, body_start, content"
-        " FROM old.sources WHERE id = ?",
-        (entry.path, entry.size, entry.mtime_ns, old_id),
+def _source_rows(table: PassageTable) -> dict[int, tuple[int, int]]:
+    """The range of rows of each source with passages."""
+    ids, first, counts = np.unique(table.source_ids, return_index=True, return_counts=True)
+    return {
+        i: (f, f + c) for i, f, c in zip(ids.tolist(), first.tolist(), counts.tolist(), strict=True)
+    }
+
+
+_ARRAY_PART_BYTES = 1 << 28
+_TABLE_COLUMNS = ("ids", "source_ids", "ordinals", "starts", "ends")
+
+
+def _write_arrays(conn: sqlite3.Connection, table: PassageTable, matrix: TermMatrix) -> None:
+    if len(table.ids) != matrix.size:
+        raise RuntimeError("passage table and term matrix disagree; this is a bug")
+    terms = np.frombuffer("\n".join(matrix.terms).encode("utf-8"), dtype=np.uint8)
+    arrays: dict[str, NDArray[Any]] = {
+        **{f"passage.{name}": getattr(table, name) for name in _TABLE_COLUMNS},
+        "matrix.terms": terms,
+        "matrix.indptr": matrix.indptr,
+        "matrix.rows": matrix.rows,
+        "matrix.tf": matrix.tf,
+        "matrix.lengths": matrix.lengths,
+    }
+    for name, values in arrays.items():
+        data = np.ascontiguousarray(values).view(np.uint8)
+        conn.executemany(
+            "INSERT INTO arrays (name, part, dtype, data) VALUES (?, ?, ?, ?)",
+            (
+                (name, part, values.dtype.str, data[lo : lo + _ARRAY_PART_BYTES].data)
+                for part, lo in enumerate(range(0, max(len(data), 1), _ARRAY_PART_BYTES))
+            ),
+        )
+
+
+def _read_arrays(conn: sqlite3.Connection) -> tuple[PassageTable, TermMatrix]:
+    """The stored passage table and term matrix; raises ValueError when they are unusable."""
+    parts: dict[str, list[bytes]] = {}
+    dtypes: dict[str, str] = {}
+    for name, dtype, data in conn.execute(
+        "SELECT name, dtype, data FROM arrays ORDER BY name, part"
+    ):
+        parts.setdefault(name, []).append(data)
+        dtypes[name] = dtype
+
+    def get(name: str) -> NDArray[Any]:
+        if name not in parts:
+            raise ValueError(f"array {name} is missing")
+        chunks = parts.pop(name)
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return np.frombuffer(data, dtype=np.dtype(dtypes[name]))
+
+    table = PassageTable(*(get(f"passage.{name}") for name in _TABLE_COLUMNS))
+    terms = get("matrix.terms").tobytes().decode("utf-8")
+    matrix = TermMatrix(
+        terms=tuple(terms.split("\n")) if terms else (),
+        indptr=get("matrix.indptr"),
+        rows=get("matrix.rows"),
+        tf=get("matrix.tf"),
+        lengths=get("matrix.lengths"),
     )
-    new_id = cur.lastrowid
-    cur = conn.execute(
-        "INSERT INTO passages (source_id, ordinal, start, end, text, tokens)"
-        " SELECT ?, ordinal, start, end, text, tokens FROM old.passages"
-        " WHERE source_id = ? ORDER BY ordinal",
-        (new_id, old_id),
-    )
-    return cur.rowcount
+    matrix.check()
+    if any(len(getattr(table, name)) != matrix.size for name in _TABLE_COLUMNS):
+        raise ValueError("passage table and term matrix disagree")
+    sources = table.source_ids
+    if np.any(sources[1:] < sources[:-1]) or np.any(table.ids[1:] <= table.ids[:-1]):
+        raise ValueError("passage table out of order")
+    # Each source's ordinals run 0, 1, 2, …: its rows are found by source id and position.
+    _, first, counts = np.unique(sources, return_index=True, return_counts=True)
+    if np.any(table.ordinals != np.arange(len(sources)) - np.repeat(first, counts)):
+        raise ValueError("passage ordinals have gaps")
+    return table, matrix
+
+
+def _load_arrays(db_path: Path) -> tuple[PassageTable, TermMatrix] | None:
+    """The arrays of the index at db_path, or None when they cannot be read."""
+    try:
+        with closing(_connect_ro(db_path)) as conn:
+            return _read_arrays(conn)
+    except (sqlite3.DatabaseError, ValueError, UnicodeDecodeError):
+        return None
 
 
 def _write_meta(db: sqlite_utils.Database, settings: IndexSettings, corpus: Path) -> None:
@@ -340,6 +524,17 @@ class StoredPassage:
     tokens: list[str]
 
 
+@dataclass(frozen=True, eq=False)
+class PassageTable:
+    """Every passage in row order (by source, then reading order), as parallel arrays."""
+
+    ids: NDArray[np.int64]
+    source_ids: NDArray[np.int64]
+    ordinals: NDArray[np.int64]
+    starts: NDArray[np.int64]
+    ends: NDArray[np.int64]
+
+
 class Store:
     """Read access to one built index file."""
 
@@ -374,16 +569,33 @@ class Store:
         """All sources, in path order, with their passage counts."""
         with self._cursor() as cur:
             rows = cur.execute(
-                "SELECT s.id, s.path, s.title, s.date, s.url, COUNT(p.id)"
-                " FROM sources s LEFT JOIN passages p ON p.source_id = s.id"
-                " GROUP BY s.id ORDER BY s.path"
+                "SELECT id, path, title, date, url FROM sources ORDER BY path, id, title, date, url"
             ).fetchall()
+            counts = dict(
+                cur.execute("SELECT source_id, COUNT(*) FROM passages GROUP BY source_id")
+            )
         return [
             StoredSource(
-                r[0], r[1], r[2], dt.date.fromisoformat(r[3]) if r[3] else None, r[4], r[5]
+                r[0],
+                r[1],
+                r[2],
+                dt.date.fromisoformat(r[3]) if r[3] else None,
+                r[4],
+                counts.get(r[0], 0),
             )
             for r in rows
         ]
+
+    def load(self) -> tuple[PassageTable, TermMatrix]:
+        """The passage table and the term matrix, as stored by the build."""
+        try:
+            with self._cursor() as cur:
+                return _read_arrays(cur.connection)
+        except (sqlite3.DatabaseError, ValueError, UnicodeDecodeError) as exc:
+            raise IndexIncompatibleError(
+                f"the index at {str(self.path)!r} is incomplete or damaged ({exc}); "
+                "run `python -m bot index` to rebuild it"
+            ) from None
 
     def passages(self) -> Iterator[StoredPassage]:
         """Every passage in source and reading order."""
@@ -429,6 +641,29 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _remove_abandoned(db_path: Path) -> None:
+    """Delete the temporary files of builds whose process died (killed) before cleaning up."""
+    prefix = f".{db_path.name}.building-"
+    with suppress(OSError):
+        for candidate in db_path.parent.iterdir():
+            if not candidate.name.startswith(prefix):
+                continue
+            pid = candidate.name[len(prefix) :].split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                with suppress(FileNotFoundError):
+                    candidate.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def _remove(path: Path) -> None:
