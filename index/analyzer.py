@@ -14,7 +14,7 @@ from bm25s import stopwords as _bm25s_stopwords
 from .errors import ConfigurationError
 
 # Bumped whenever tokens produced for the same text could change.
-ANALYZER_VERSION = 1
+ANALYZER_VERSION = 2
 
 _STOPWORD_LISTS: dict[str, tuple[str, ...]] = {
     "english": _bm25s_stopwords.STOPWORDS_EN_PLUS,
@@ -62,6 +62,8 @@ def fold(text: str) -> str:
 
 def fold_map(text: str) -> tuple[str, list[int]]:
     """The folded text and, for each of its characters (and its end), the source offset."""
+    if text.isascii():
+        return text.replace("`", "'").lower(), list(range(len(text) + 1))
     out: list[str] = []
     offsets: list[int] = []
     for i, ch in enumerate(text):
@@ -80,9 +82,27 @@ def _fold_char(ch: str) -> str:
 
 def normalize(text: str) -> str:
     """Fold text for matching: compatibility forms, case, accents, quote marks."""
+    if text.isascii():
+        return text.replace("`", "'").lower()
     text = unicodedata.normalize("NFKC", text).translate(_QUOTE_TABLE).casefold()
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFKD", text).translate(_WITHOUT_MARKS)
+
+
+class _MarkStripper(dict[int, int | None]):
+    """A str.translate table that deletes combining marks, filled in as characters appear."""
+
+    def __missing__(self, cp: int) -> int | None:
+        value = None if unicodedata.combining(chr(cp)) else cp
+        self[cp] = value
+        return value
+
+
+_WITHOUT_MARKS = _MarkStripper()
+
+
+def _word(token: str) -> str:
+    """A token without its possessive ending, so "V&A's" and "Maduro's" lose the 's."""
+    return token[:-2] if token.endswith("'s") and len(token) > 2 else token
 
 
 @dataclass(frozen=True)
@@ -131,7 +151,8 @@ class Analyzer:
 
     def words(self, text: str) -> list[str]:
         """Normalised word and number tokens, stop words removed, not stemmed."""
-        return [w for w in _TOKEN_RE.findall(normalize(text)) if w not in self.stopwords]
+        words = (_word(t) for t in _TOKEN_RE.findall(normalize(text)))
+        return [w for w in words if w not in self.stopwords]
 
     def stem(self, words: list[str]) -> list[str]:
         """Stem already normalised words."""
@@ -140,11 +161,12 @@ class Analyzer:
     def term_spans(self, text: str) -> list[tuple[int, int, str]]:
         """Each index term of a text with its character span in that text."""
         folded, offsets = fold_map(text)
-        matches = [m for m in _TOKEN_RE.finditer(folded) if m.group() not in self.stopwords]
-        stems = self.stem([m.group() for m in matches])
+        found = [(m.start(), _word(m.group())) for m in _TOKEN_RE.finditer(folded)]
+        kept = [(start, word) for start, word in found if word not in self.stopwords]
+        stems = self.stem([word for _, word in kept])
         return [
-            (offsets[m.start()], offsets[m.end() - 1] + 1, stem)
-            for m, stem in zip(matches, stems, strict=True)
+            (offsets[start], offsets[start + len(word) - 1] + 1, stem)
+            for (start, word), stem in zip(kept, stems, strict=True)
         ]
 
     def terms(self, text: str) -> list[str]:

@@ -34,6 +34,8 @@ class _Sentence:
     span: Span
     score: float
     quoted: bool
+    # A Markdown heading names the topic; the sentences under it say something about it.
+    heading: bool = False
 
 
 def select(
@@ -53,7 +55,7 @@ def select(
         return Excerpt((passage,), False, False)
     ranked = sorted(
         (i for i, s in enumerate(sentences) if s.score > 0),
-        key=lambda i: (-sentences[i].score, not sentences[i].quoted, i),
+        key=lambda i: (sentences[i].heading, -sentences[i].score, not sentences[i].quoted, i),
     )
     if not ranked:
         ranked = [0]
@@ -65,13 +67,15 @@ def select(
         span = _window(analyzer, source_text, sentences[best].span, stems, max_chars)
         return _excerpt([span], passage)
     for i in ranked[1:]:
+        if sentences[i].heading:
+            continue
         length = _length(sentences[i].span) + 1
         if used + length <= max_chars:
             chosen.add(i)
             used += length
     # Room left: the sentence after the best one often carries what it introduces.
     for i in (best + 1, best - 1):
-        if 0 <= i < len(sentences) and i not in chosen:
+        if 0 <= i < len(sentences) and i not in chosen and not sentences[i].heading:
             length = _length(sentences[i].span) + 1
             if used + length <= max_chars:
                 chosen.add(i)
@@ -96,7 +100,7 @@ def _scored(
             stems = frozenset(analyzer.terms(sentence))
             score = sum(w for group, w in terms if not group.isdisjoint(stems))
             quoted = any(ch in _QUOTE_MARKS for ch in sentence)
-            out.append(_Sentence(span, score, quoted))
+            out.append(_Sentence(span, score, quoted, sentence.startswith("#")))
     return out
 
 

@@ -61,3 +61,10 @@ def test_language_is_configurable() -> None:
 def test_stop_words_can_be_kept() -> None:
     keep = Analyzer(AnalyzerSettings(stopwords=False))
     assert "what" in keep.terms("what did Peru commit to")
+
+
+def test_possessive_s_is_not_a_word(analyzer: Analyzer) -> None:
+    assert analyzer.terms("the V&A's collection") == analyzer.terms("the V&A collection")
+    assert analyzer.terms("Maduro's film") == ["maduro", "film"]
+    spans = analyzer.term_spans("Maduro's film")
+    assert spans[0][:2] == (0, 6)
