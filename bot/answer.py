@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from index import MISSING_NAME, NO_TERMS, Index, SearchResult
+from index import MISSING_NAME, NO_DATE_MATCH, NO_TERMS, Index, SearchResult
 
 NOT_FOUND = "The sources do not answer this question."
 NO_WORDS = "Please ask with a few words that could appear in the sources."
@@ -72,6 +72,10 @@ def ask(index: Index, question: str, limit: int = 3, offset: int = 0) -> Answer:
 def _not_found_text(result: SearchResult) -> str:
     if result.reason == NO_TERMS:
         return NO_WORDS
+    if result.reason == NO_DATE_MATCH and result.dates is not None:
+        return (
+            f"No source is dated {result.dates.label or 'so'}; undated sources never match a date."
+        )
     if result.reason == MISSING_NAME and result.missing:
         names = ", ".join(f"“{m}”" for m in result.missing)
         return f"{NOT_FOUND} None of the sources mentions {names}."

@@ -45,6 +45,8 @@ class Report:
     excerpts: int = 0
     verbatim: int = 0
     misses: list[str] = field(default_factory=list)
+    # Per question: its coverage (None when another rule decided), expected none, hit at 1.
+    decided: list[tuple[float | None, bool, bool]] = field(default_factory=list)
 
     def metrics(self) -> dict[str, float]:
         """The figures, each between 0 and 1."""
@@ -110,6 +112,11 @@ def evaluate(index: Index, questions: list[GoldQuestion], limit: int = 3) -> Rep
     report = Report()
     for item in questions:
         answer = ask(index, item.q, limit=limit)
+        unfiltered = index.search(item.q, limit=1, min_coverage=0.0)
+        first = unfiltered.hits[0].excerpt if unfiltered.hits else ""
+        hit = bool(item.expect_any) and contains_any(first, item.expect_any)
+        coverage = unfiltered.coverage if unfiltered.found else None
+        report.decided.append((coverage, item.expect_none, hit))
         _check_verbatim(index, answer, report)
         if item.expect_none:
             report.unanswerable += 1
@@ -162,6 +169,28 @@ def _check_verbatim(index: Index, answer: Answer, report: Report) -> None:
             report.verbatim += 1
 
 
+def tradeoff_lines(report: Report) -> list[str]:
+    """How min_coverage trades answered questions against honest "not found" answers."""
+    if not report.decided:
+        return []
+    lines = ["min_coverage trade-off:", "  threshold  none-precision  none-recall  hit@1"]
+    for threshold in (0.0, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7):
+        none_right = none_wrong = hits = 0
+        for coverage, expect_none, hit in report.decided:
+            answered = coverage is not None and coverage >= threshold
+            if not answered:
+                none_right += expect_none
+                none_wrong += not expect_none
+            elif hit:
+                hits += 1
+        lines.append(
+            f"  {threshold:9.2f}  {_ratio(none_right, none_right + none_wrong):14.3f}  "
+            f"{_ratio(none_right, report.unanswerable):11.3f}  "
+            f"{_ratio(hits, report.answerable):5.3f}"
+        )
+    return lines
+
+
 def format_report(report: Report) -> str:
     """The figures and the misses, for people."""
     m = report.metrics()
@@ -172,6 +201,7 @@ def format_report(report: Report) -> str:
         f"date accuracy {m['date_accuracy']:.3f} ({report.dated} dated questions)",
         f"verbatim excerpts {m['verbatim']:.3f} ({report.excerpts} excerpts)",
     ]
+    lines.extend(tradeoff_lines(report))
     if report.misses:
         lines.append("misses:")
         lines.extend(f"  {miss}" for miss in report.misses)

@@ -1,6 +1,7 @@
 """Corpus indexing and retrieval: the public surface used by the bot."""
 
 from .analyzer import AnalyzerSettings, fold
+from .dates import DateQuery
 from .documents import Skipped
 from .errors import (
     ConfigurationError,
@@ -15,6 +16,7 @@ from .excerpt import ELLIPSIS
 from .quotes import Quote, QuoteResult, exact_phrase, find_quotes, notable_quotes
 from .search import (
     MISSING_NAME,
+    NO_DATE_MATCH,
     NO_MATCH,
     NO_TERMS,
     Hit,
@@ -30,12 +32,14 @@ from .store import build as build_index
 __all__ = [
     "ELLIPSIS",
     "MISSING_NAME",
+    "NO_DATE_MATCH",
     "NO_MATCH",
     "NO_TERMS",
     "AnalyzerSettings",
     "BuildReport",
     "ConfigurationError",
     "CorpusError",
+    "DateQuery",
     "Hit",
     "Index",
     "IndexCorruptError",

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
+from . import dates as datesmod
 from . import excerpt as excerptmod
 from .analyzer import Analyzer
+from .dates import DateQuery
 from .engine import ENGINES, open_engine
 from .errors import ConfigurationError
 from .places import Places
@@ -72,7 +74,10 @@ class QueryTerm:
     stems: frozenset[str]
     df: int
     weight: float
+    # A name (capitalised word, acronym, number, country): if absent, the corpus cannot answer.
     decisive: bool
+    # A country or its adjective: passages naming it, or following one that does, come first.
+    place: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,10 @@ class SearchResult:
     hits: tuple[Hit, ...]
     total: int
     offset: int
+    # The date range or order the question asked for ("January 2026", "latest"), if any.
+    dates: DateQuery | None = None
+    # Share of the question's weight the corpus holds, compared with min_coverage.
+    coverage: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,24 @@ class PassageText:
 NO_TERMS = "no_terms"
 MISSING_NAME = "missing_name"
 NO_MATCH = "no_match"
+NO_DATE_MATCH = "no_date_match"
+
+# The missing-name rule holds for short questions, where a name is what is asked about;
+# in long ones (claims, pasted sentences) a single absent code or typo must not veto.
+MAX_TERMS_FOR_NAME_RULE = 5
+# Passages after one that names a country, naming none themselves, are about it too
+# ("From November 25 to 28, the delegation visited Peru." then the meetings there).
+CONTEXT_PASSAGES = 3
+CONTEXT_WEIGHT = 0.5
+# A country named in this share of a source's passages is the source's topic.
+TOPIC_SHARE = 0.4
+# Verbs that phrase a question rather than name its topic: when the corpus lacks them,
+# they count for little in deciding whether it answers.
+QUESTION_VERBS = frozenset(
+    """happen happened happens happening say says said tell told think thinks thought mean
+    means meant going go goes went know known according want wants wanted like""".split()
+)
+QUESTION_VERB_WEIGHT = 0.25
 
 
 class Index:
@@ -138,6 +165,14 @@ class Index:
             matrix, search.engine, k1=search.k1, b=search.b, epsilon=search.epsilon
         )
         self._content_cache: dict[int, str] = {}
+        # Source date per passage row, as a day number; 0 for an undated source.
+        by_source = np.zeros(max(self._sources, default=0) + 1, dtype=np.int64)
+        for source in self._sources.values():
+            by_source[source.id] = source.date.toordinal() if source.date else 0
+        self._day = by_source[self._source_of] if len(self._source_of) else np.zeros(0, np.int64)
+        dated = [s.date for s in self._sources.values() if s.date]
+        self.newest: dt.date | None = max(dated) if dated else None
+        self._has_place = self._section_places()
 
     @classmethod
     def open(
@@ -206,72 +241,204 @@ class Index:
         rows = np.flatnonzero(self._source_of == source_id)
         return [int(self._passage_ids[r]) for r in rows]
 
-    def search(self, question: str, limit: int = 3, offset: int = 0) -> SearchResult:
-        """The passages that answer the question, best first, one page at a time."""
+    def search(
+        self, question: str, limit: int = 3, offset: int = 0, min_coverage: float | None = None
+    ) -> SearchResult:
+        """The passages that answer the question, best first, one page at a time.
+
+        min_coverage overrides the configured threshold, for calibrating it.
+        """
         if limit < 1 or offset < 0:
             raise ValueError("limit must be positive and offset not negative")
-        terms = self._query_terms(question)
-        if not terms:
-            return self._not_found(question, terms, NO_TERMS, ())
-        matched = [t for t in terms if t.df > 0]
-        missing_names = tuple(t.word for t in terms if t.df == 0 and t.decisive)
-        if not matched:
-            return self._not_found(question, terms, NO_MATCH, tuple(t.word for t in terms))
-        if missing_names:
-            return self._not_found(question, terms, MISSING_NAME, missing_names)
-        coverage = sum(t.weight for t in matched) / sum(t.weight for t in terms)
-        if coverage < self.search_settings.min_coverage:
-            missing = tuple(t.word for t in terms if t.df == 0)
-            return self._not_found(question, terms, NO_MATCH, missing)
+        threshold = self.search_settings.min_coverage if min_coverage is None else min_coverage
+        when = datesmod.parse(question, self.newest)
+        if when is None:
+            return self._search(question, question, None, limit, offset, threshold)
+        text = datesmod.remove(question, when.spans)
+        result = self._search(question, text, when, limit, offset, threshold)
+        if result.reason == NO_DATE_MATCH and result.terms:
+            # No source is dated so, but the date may be an event in the text ("on 4 January").
+            in_text = self._search(question, question, None, limit, offset, threshold)
+            return in_text if in_text.found else result
+        return result
 
-        ranked, total = self._rank(matched, offset + limit)
+    def _search(
+        self,
+        question: str,
+        text: str,
+        when: DateQuery | None,
+        limit: int,
+        offset: int,
+        threshold: float,
+    ) -> SearchResult:
+        terms = self._query_terms(text, drop=datesmod.FILLER if when else frozenset())
+        allowed = self._in_range(when) if when and when.has_range else None
+        if allowed is not None and not allowed.any():
+            return self._not_found(question, terms, NO_DATE_MATCH, (), when)
+        if not terms:
+            if when is None:
+                return self._not_found(question, terms, NO_TERMS, ())
+            return self._browse(question, when, allowed, limit, offset)
+        matched = [t for t in terms if t.df > 0]
+        if not matched:
+            return self._not_found(question, terms, NO_MATCH, tuple(t.word for t in terms), when)
+        missing_names = tuple(t.word for t in terms if t.df == 0 and t.decisive)
+        if missing_names and len(terms) <= MAX_TERMS_FOR_NAME_RULE:
+            return self._not_found(question, terms, MISSING_NAME, missing_names, when)
+        coverage = min(1.0, sum(t.weight for t in matched) / sum(_doubt(t) for t in terms))
+        if coverage < threshold:
+            missing = tuple(t.word for t in terms if t.df == 0)
+            result = self._not_found(question, terms, NO_MATCH, missing, when)
+            return replace(result, coverage=coverage)
+        ranked, total = self._rank(matched, offset + limit, allowed, when)
+        if total == 0:
+            return self._not_found(question, terms, NO_DATE_MATCH, (), when)
         page = ranked[offset : offset + limit]
         hits = tuple(self._hit(row, score, matched) for row, score in page)
-        return SearchResult(question, tuple(terms), True, None, (), hits, total, offset)
+        return SearchResult(
+            question, tuple(terms), True, None, (), hits, total, offset, when, coverage
+        )
 
     def _not_found(
-        self, question: str, terms: list[QueryTerm], reason: str, missing: tuple[str, ...]
+        self,
+        question: str,
+        terms: list[QueryTerm],
+        reason: str,
+        missing: tuple[str, ...],
+        when: DateQuery | None = None,
     ) -> SearchResult:
-        return SearchResult(question, tuple(terms), False, reason, missing, (), 0, 0)
+        return SearchResult(question, tuple(terms), False, reason, missing, (), 0, 0, when)
 
-    def _query_terms(self, question: str) -> list[QueryTerm]:
+    def _in_range(self, when: DateQuery) -> NDArray[np.bool_]:
+        """Rows whose source date lies in the asked range; undated sources never do."""
+        allowed = self._day > 0
+        if when.start is not None:
+            allowed &= self._day >= when.start.toordinal()
+        if when.end is not None:
+            allowed &= self._day < when.end.toordinal()
+        return allowed
+
+    def _browse(
+        self,
+        question: str,
+        when: DateQuery,
+        allowed: NDArray[np.bool_] | None,
+        limit: int,
+        offset: int,
+    ) -> SearchResult:
+        """A date with nothing else asked: the opening passage of each source, by date."""
+        leads = np.flatnonzero((self._ordinals == 0) & (self._day > 0))
+        if allowed is not None:
+            leads = leads[allowed[leads]]
+        days = self._day[leads]
+        order = np.lexsort((leads, days if when.order == "earliest" else -days))
+        leads = leads[order]
+        page = leads[offset : offset + limit].tolist()
+        hits = tuple(self._hit(row, 0.0, []) for row in page)
+        found = bool(len(leads))
+        reason = None if found else NO_DATE_MATCH
+        return SearchResult(question, (), found, reason, (), hits, len(leads), offset, when)
+
+    def _query_terms(self, question: str, drop: frozenset[str] = frozenset()) -> list[QueryTerm]:
         n = max(self._engine.size, 1)
         seen: set[str] = set()
         terms: list[QueryTerm] = []
         for position, (start, end, stem) in enumerate(self.analyzer.term_spans(question)):
-            if stem in seen:
+            raw = question[start:end]
+            if stem in seen or raw.lower() in drop:
                 continue
             seen.add(stem)
-            raw = question[start:end]
             stems = frozenset({stem} | self._places.equivalents(stem))
             df = len(self._rows(stems))
             weight = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            place = stem in self._places.names
             decisive = (
-                stem in self._places.names
+                place
                 or any(ch.isdigit() for ch in raw)
                 or (raw[:1].isupper() and (position > 0 or raw.isupper()) and len(raw) > 1)
             )
-            terms.append(QueryTerm(raw, stems, df, weight, decisive))
+            terms.append(QueryTerm(raw, stems, df, weight, decisive, place))
         return terms
 
-    def _rank(self, matched: list[QueryTerm], k: int) -> tuple[list[tuple[int, float]], int]:
+    def _rank(
+        self,
+        matched: list[QueryTerm],
+        k: int,
+        allowed: NDArray[np.bool_] | None = None,
+        when: DateQuery | None = None,
+    ) -> tuple[list[tuple[int, float]], int]:
         """The first k candidates with BM25 scores, best first, weak ones dropped; and a count."""
         size = self._engine.size
         scores = self._engine.scores([s for t in matched for s in sorted(t.stems)])
         coverage = np.zeros(size)
-        # A question about a named thing prefers the passages that name it.
-        names = np.zeros(size, dtype=np.int64) if any(t.decisive for t in matched) else None
+        # A question about a country prefers the passages about it.
+        places = [t for t in matched if t.place]
+        names = np.zeros(size, dtype=np.int64) if places else None
         for term in matched:
             rows = self._rows(term.stems)
             np.add.at(coverage, rows, term.weight)
-            if term.decisive and names is not None:
-                np.add.at(names, rows, 1)
+            if term.place and names is not None:
+                about = np.zeros(size, dtype=bool)
+                about[self._following(rows)] = True
+                about[rows] = False
+                # A passage about the country without naming it matches it half.
+                coverage[about] += term.weight * CONTEXT_WEIGHT
+                about[rows] = True
+                names += about
         # Weights are positive: the passages with coverage are those matching a term.
         found = np.flatnonzero(coverage > 0)
+        if allowed is not None:
+            found = found[allowed[found]]
+        if not len(found):
+            return [], 0
         best = coverage[found].max()
         keep = found[coverage[found] >= best * self.search_settings.min_hit_ratio]
-        top = _best_first(keep, names, scores, coverage, k)
+        if when is not None and when.order is not None:
+            top = _by_date(keep, self._day, when.order, names, scores, coverage, k)
+        else:
+            top = _best_first(keep, names, scores, coverage, k)
         return list(zip(top.tolist(), scores[top].tolist(), strict=True)), len(keep)
+
+    def _section_places(self) -> NDArray[np.bool_]:
+        """Rows naming a country that is not the topic of their whole source.
+
+        A country named all through a source (Venezuela in a report on solidarity with it)
+        is its subject, not a new section's; other country names start a section.
+        """
+        marks = np.zeros(self._engine.size, dtype=bool)
+        if not self._engine.size:
+            return marks
+        per_source = np.bincount(self._source_of)
+        done: set[str] = set()
+        for name in sorted(self._places.names):
+            if name in done:
+                continue
+            group = frozenset({name} | self._places.equivalents(name))
+            done |= group
+            rows = self._rows(group)
+            if not len(rows):
+                continue
+            sources = self._source_of[rows]
+            share = np.bincount(sources, minlength=len(per_source))[sources] / per_source[sources]
+            marks[rows[share < TOPIC_SHARE]] = True
+        return marks
+
+    def _following(self, rows: NDArray[np.int32]) -> NDArray[np.intp]:
+        """Rows after one of rows in the same source, with no country named since."""
+        origin = rows.astype(np.intp)
+        current = origin
+        out: list[NDArray[np.intp]] = []
+        for _ in range(CONTEXT_PASSAGES):
+            nxt = current + 1
+            ok = nxt < self._engine.size
+            origin, nxt = origin[ok], nxt[ok]
+            ok = (self._source_of[nxt] == self._source_of[origin]) & ~self._has_place[nxt]
+            origin, nxt = origin[ok], nxt[ok]
+            if not len(nxt):
+                break
+            out.append(nxt)
+            current = nxt
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.intp)
 
     def _rows(self, stems: frozenset[str]) -> NDArray[np.int32]:
         """Rows of the passages that contain any of the stems, ascending."""
@@ -337,6 +504,31 @@ def _best_first(
         out.append(group[order[:k]])
         k -= len(out[-1])
     return np.concatenate(out) if out else rows[:0]
+
+
+def _doubt(term: QueryTerm) -> float:
+    """A term's weight in the share of the question the corpus covers."""
+    if term.df == 0 and term.word.lower() in QUESTION_VERBS:
+        return term.weight * QUESTION_VERB_WEIGHT
+    return term.weight
+
+
+def _by_date(
+    rows: NDArray[np.intp],
+    days: NDArray[np.int64],
+    order: str,
+    names: NDArray[np.int64] | None,
+    scores: NDArray[np.float64],
+    coverage: NDArray[np.float64],
+    k: int,
+) -> NDArray[np.intp]:
+    """The first k rows by source date (newest or oldest first, undated last), then relevance."""
+    day = days[rows]
+    undated = day == 0
+    key = np.where(undated, 0, -day if order == "latest" else day)
+    level = names[rows] if names is not None else np.zeros(len(rows), dtype=np.int64)
+    order_ = np.lexsort((rows, -coverage[rows], -scores[rows], -level, key, undated))
+    return rows[order_[:k]]
 
 
 def _source(s: StoredSource) -> Source:

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from bot import evaluate
-from index import Index
+from index import Index, IndexSettings, build_index
 
 GOLD = Path(__file__).parent / "gold" / "seeds.jsonl"
+GOLD_B = Path(__file__).parent / "gold" / "corpus_b.jsonl"
 
 
 def test_gold_set_is_big_enough() -> None:
@@ -22,10 +23,10 @@ def test_gold_set_quality(seed_index: Index) -> None:
     report = evaluate.evaluate(seed_index, evaluate.load(GOLD))
     m = report.metrics()
     summary = evaluate.format_report(report)
-    assert m["hit@1"] >= 0.85, summary
-    assert m["hit@3"] >= 0.92, summary
-    assert m["not_found_precision"] >= 0.85, summary
-    assert m["not_found_recall"] >= 0.85, summary
+    assert m["hit@1"] >= 0.88, summary
+    assert m["hit@3"] >= 0.94, summary
+    assert m["not_found_precision"] >= 0.9, summary
+    assert m["not_found_recall"] >= 0.9, summary
     assert m["date_accuracy"] == 1.0, summary
     assert m["verbatim"] == 1.0, summary
 
@@ -42,3 +43,21 @@ def test_bad_gold_lines_name_the_line(tmp_path: Path) -> None:
 def test_phrase_matching_ignores_case_quotes_accents_and_spaces() -> None:
     assert evaluate.contains_any("the “Nicolás”\n film", ['"nicolas" FILM'])
     assert not evaluate.contains_any("the film", ["Nicolás"])
+
+
+def test_generalises_to_a_corpus_it_was_not_tuned_on(tmp_path: Path) -> None:
+    corpus = Path(__file__).parent / "corpus_b"
+    build_index(corpus, tmp_path / "b.sqlite", IndexSettings())
+    index = Index.open(tmp_path / "b.sqlite")
+    try:
+        report = evaluate.evaluate(index, evaluate.load(GOLD_B))
+    finally:
+        index.close()
+    m = report.metrics()
+    summary = evaluate.format_report(report)
+    assert m["hit@1"] >= 0.8, summary
+    assert m["hit@3"] >= 0.9, summary
+    assert m["not_found_precision"] >= 0.8, summary
+    assert m["not_found_recall"] >= 0.7, summary
+    assert m["date_accuracy"] == 1.0, summary
+    assert m["verbatim"] == 1.0, summary

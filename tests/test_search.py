@@ -142,3 +142,43 @@ def test_sources_list_titles_dates_and_passage_counts(seed_index: Index) -> None
 
 def test_unknown_passage_id_is_none(seed_index: Index) -> None:
     assert seed_index.passage(10**9) is None
+
+
+def test_question_about_a_month_answers_from_sources_dated_then(seed_index: Index) -> None:
+    answer = ask(seed_index, "What was said in January 2026?")
+    assert answer.found
+    assert {c.date for c in answer.citations} == {dt.date(2026, 1, 7)}
+
+
+def test_date_with_no_source_is_not_found_and_never_uses_undated(seed_index: Index) -> None:
+    answer = ask(seed_index, "What happened before December?")
+    assert not answer.found
+    assert answer.text.startswith("No source is dated before December 2025")
+
+
+def test_latest_puts_the_newest_dated_source_first(seed_index: Index) -> None:
+    answer = ask(seed_index, "the latest on Colombia", limit=5)
+    dates = [c.date for c in answer.citations]
+    assert dates[0] == dt.date(2026, 1, 7)
+    assert dates == sorted(dates, key=lambda d: (d is None, -(d.toordinal() if d else 0)))
+
+
+def test_a_date_in_the_text_is_still_found(seed_index: Index) -> None:
+    answer = ask(seed_index, "What did Petro say on 4 January?")
+    assert "unleash the popular jaguar" in answer.citations[0].excerpt
+
+
+def test_passages_after_a_country_is_named_are_about_it(seed_index: Index) -> None:
+    # "Far-right groups … attacking the Venezuelan Embassy" follows "… visited Argentina".
+    answer = ask(seed_index, "What happened to the embassy in Argentina?", limit=2)
+    assert any("Venezuelan Embassy in Buenos Aires" in c.excerpt for c in answer.citations)
+
+
+def test_long_question_is_not_vetoed_by_one_unknown_code(seed_index: Index) -> None:
+    short = seed_index.search("What did XQ7 commit to?")
+    assert (short.found, short.reason) == (False, MISSING_NAME)
+    long = seed_index.search(
+        "Which Peruvian union declared it was ready to join the solidarity efforts XQ7?"
+    )
+    assert long.found
+    assert "solidarity efforts for Venezuela" in long.hits[0].excerpt
