@@ -31,6 +31,7 @@ class TelegramConfig:
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     webhook_secret: str = field(default="", repr=False)
+    request_timeout: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "webhook_listen": str,
         "webhook_port": int,
         "webhook_secret": str,
+        "request_timeout": (int, float),
     },
     "corpus": {"path": str, "max_file_mb": (int, float)},
     "index": {"path": str},
@@ -113,6 +115,9 @@ def load(
     port = tg.get("webhook_port", 8443)
     if not 0 < port < 65536:
         raise ConfigError("telegram.webhook_port: must be between 1 and 65535")
+    timeout = tg.get("request_timeout", 20.0)
+    if not 1 <= timeout <= 300:
+        raise ConfigError("telegram.request_timeout: must be between 1 and 300 seconds")
     webhook_url = tg.get("webhook_url", "")
     if webhook_url and not webhook_url.startswith("https://"):
         raise ConfigError("telegram.webhook_url: Telegram only calls https:// webhook URLs")
@@ -131,6 +136,7 @@ def load(
         webhook_listen=tg.get("webhook_listen", "127.0.0.1"),
         webhook_port=port,
         webhook_secret=secret,
+        request_timeout=float(timeout),
     )
 
     max_mb = cp.get("max_file_mb", 20)

@@ -20,7 +20,7 @@ from telegram import (
     MessageEntity,
     Update,
 )
-from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -84,6 +84,10 @@ def build_application(config: Config) -> Application:  # type: ignore[type-arg]
         ApplicationBuilder()
         .token(config.telegram.token)
         .rate_limiter(AIORateLimiter(max_retries=5))
+        .read_timeout(config.telegram.request_timeout)
+        .write_timeout(config.telegram.request_timeout)
+        .connect_timeout(min(config.telegram.request_timeout, 10.0))
+        .pool_timeout(config.telegram.request_timeout)
         .concurrent_updates(True)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
@@ -192,7 +196,6 @@ async def _answer(message: Message, context: Context, question: str) -> None:
     if not question:
         await _reply_plain(message, ASK_USAGE)
         return
-    await _with_retries(lambda: message.chat.send_action(ChatAction.TYPING))
     answer = await service.answer(question)
     await _reply(message, messages.answer_messages(answer), _answer_buttons(service, answer))
 

@@ -53,6 +53,8 @@ _QUOTE_TABLE = str.maketrans(
 )
 
 _TOKEN_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+# The possessive ending, as _word strips it from a token ("V&A's" is "V&A").
+_POSSESSIVE_RE = re.compile(r"(?<=[^\W_])'s(?![^\W_]|'[^\W_])")
 
 
 def fold(text: str) -> str:
@@ -151,8 +153,8 @@ class Analyzer:
 
     def words(self, text: str) -> list[str]:
         """Normalised word and number tokens, stop words removed, not stemmed."""
-        words = (_word(t) for t in _TOKEN_RE.findall(normalize(text)))
-        return [w for w in words if w not in self.stopwords]
+        text = _POSSESSIVE_RE.sub("", normalize(text))
+        return [w for w in _TOKEN_RE.findall(text) if w not in self.stopwords]
 
     def stem(self, words: list[str]) -> list[str]:
         """Stem already normalised words."""

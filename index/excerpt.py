@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -93,13 +94,18 @@ def _scored(
     passage: Span,
     terms: Sequence[tuple[frozenset[str], float]],
 ) -> list[_Sentence]:
+    start, end = passage
+    # One analysis of the passage; each sentence takes the terms inside its span.
+    found = analyzer.term_spans(source_text[start:end])
+    offsets = [start + s for s, _, _ in found]
     out: list[_Sentence] = []
-    for para in textmod.paragraphs(source_text, *passage):
+    for para in textmod.paragraphs(source_text, start, end):
         for span in textmod.sentences(source_text, *para):
-            sentence = source_text[span[0] : span[1]]
-            stems = frozenset(analyzer.terms(sentence))
+            lo, hi = bisect_left(offsets, span[0]), bisect_left(offsets, span[1])
+            stems = {stem for _, _, stem in found[lo:hi]}
             score = sum(w for group, w in terms if not group.isdisjoint(stems))
-            quoted = any(ch in _QUOTE_MARKS for ch in sentence)
+            sentence = source_text[span[0] : span[1]]
+            quoted = not _QUOTE_MARKS.isdisjoint(sentence)
             out.append(_Sentence(span, score, quoted, sentence.startswith("#")))
     return out
 

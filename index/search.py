@@ -376,7 +376,7 @@ class Index:
         names = np.zeros(size, dtype=np.int64) if places else None
         for term in matched:
             rows = self._rows(term.stems)
-            np.add.at(coverage, rows, term.weight)
+            coverage[rows] += term.weight  # rows are distinct
             if term.place and names is not None:
                 about = np.zeros(size, dtype=bool)
                 about[self._following(rows)] = True

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,3 +55,12 @@ def seed_index(seed_db: Path) -> Iterator[Index]:
     index = Index.open(seed_db)
     yield index
     index.close()
+
+
+@pytest.fixture
+async def env(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Any]:
+    """The real bot polling a stand-in Bot API server, on a copy of the seeds."""
+    from tests.bot_env import running_bot
+
+    async with running_bot(tmp_path, caplog) as bot:
+        yield bot

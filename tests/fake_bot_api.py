@@ -46,6 +46,8 @@ class FakeBotApi:
         self.token = token
         self.calls: list[Call] = []
         self.rejected: list[tuple[Call, str]] = []
+        # Calls that met a scripted fault (an error answer, a dropped connection).
+        self.failed: list[Call] = []
         self.faults: list[Fault] = []
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -126,14 +128,15 @@ class FakeBotApi:
         fault = next((f for f in self.faults if f.method == method), None)
         if fault is not None:
             self.faults.remove(fault)
+            self.calls.append(call)
+            self.failed.append(call)
+            await self._notify()
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault.drop:
                 if request.transport is not None:
                     request.transport.close()
                 return web.Response(status=500)
-            self.calls.append(call)
-            await self._notify()
             body = fault.body or {
                 "ok": False,
                 "error_code": fault.status,

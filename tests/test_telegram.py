@@ -3,92 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import shutil
 import socket
 import threading
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from telegram.ext import Application
 
 from bot.config import Config, TelegramConfig
-from bot.telegram_app import ALLOWED_UPDATES, build_application, webhook_options
+from bot.telegram_app import build_application, webhook_options
 from index import Index
+from tests import bot_env
 from tests import fake_bot_api as api
 from tests.conftest import SEEDS
 from tests.telegram_html import check
 
-TOKEN = "123456:TEST-token-that-must-never-be-logged"
-ADMIN = 4242
-BOT = f"@{api.BOT_USERNAME}"
-
-
-@dataclass
-class Env:
-    server: api.FakeBotApi
-    app: Application  # type: ignore[type-arg]
-    config: Config
-    corpus: Path
-
-
-@pytest.fixture
-async def env(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Env]:
-    caplog.set_level(logging.DEBUG)
-    server = api.FakeBotApi(TOKEN)
-    await server.start()
-    corpus = tmp_path / "corpus"
-    shutil.copytree(SEEDS, corpus)
-    config = Config(
-        corpus=corpus,
-        index_path=tmp_path / "index.sqlite",
-        telegram=TelegramConfig(
-            token=TOKEN, api_base_url=server.base_url, admin_ids=frozenset({ADMIN})
-        ),
-    )
-    app = build_application(config)
-    await app.initialize()
-    assert app.post_init is not None
-    await app.post_init(app)
-    assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES)
-    await app.start()
-    try:
-        yield Env(server, app, config, corpus)
-    finally:
-        await app.updater.stop()
-        await app.stop()
-        await app.shutdown()
-        assert app.post_shutdown is not None
-        await app.post_shutdown(app)
-        await server.stop()
-    assert server.rejected == [], server.rejected
-    assert TOKEN not in caplog.text
-    for call in server.calls:
-        if (
-            call.method in ("sendMessage", "editMessageText")
-            and call.params.get("parse_mode") == "HTML"
-        ):
-            check(call.params["text"])
-
-
-async def reply_to(
-    server: api.FakeBotApi, update: dict[str, Any], count: int = 1
-) -> list[api.Call]:
-    """Push an update and wait for the bot's replies to its message."""
-    message_id = update["message"]["message_id"]
-    server.push(update)
-    return await server.wait_for(
-        lambda c: (
-            c.method == "sendMessage"
-            and (c.params.get("reply_parameters") or {}).get("message_id") == message_id
-        ),
-        count,
-    )
+TOKEN, ADMIN, BOT = bot_env.TOKEN, bot_env.ADMIN, bot_env.BOT
+Env = bot_env.Env
+reply_to = bot_env.reply_to
 
 
 async def test_start_registers_the_command_menu(env: Env) -> None:

@@ -1,0 +1,93 @@
+"""The bot under test: the real application polling a stand-in Bot API server."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram.ext import Application
+
+from bot.config import Config, TelegramConfig
+from bot.telegram_app import ALLOWED_UPDATES, build_application
+from tests import fake_bot_api as api
+from tests.conftest import SEEDS
+from tests.telegram_html import check
+
+TOKEN = "123456:TEST-token-that-must-never-be-logged"
+ADMIN = 4242
+BOT = f"@{api.BOT_USERNAME}"
+
+
+@dataclass
+class Env:
+    server: api.FakeBotApi
+    app: Application  # type: ignore[type-arg]
+    config: Config
+    corpus: Path
+
+
+@asynccontextmanager
+async def running_bot(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, **telegram: Any
+) -> AsyncIterator[Env]:
+    """Start the bot against a fresh stand-in server; on exit check every message it sent."""
+    caplog.set_level(logging.DEBUG)
+    server = api.FakeBotApi(TOKEN)
+    await server.start()
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    config = Config(
+        corpus=corpus,
+        index_path=tmp_path / "index.sqlite",
+        telegram=TelegramConfig(
+            token=TOKEN,
+            api_base_url=server.base_url,
+            admin_ids=frozenset({ADMIN}),
+            **telegram,
+        ),
+    )
+    app = build_application(config)
+    await app.initialize()
+    assert app.post_init is not None
+    await app.post_init(app)
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES)
+    await app.start()
+    try:
+        yield Env(server, app, config, corpus)
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+        assert app.post_shutdown is not None
+        await app.post_shutdown(app)
+        await server.stop()
+    assert server.rejected == [], server.rejected
+    assert TOKEN not in caplog.text
+    for call in server.calls:
+        if (
+            call.method in ("sendMessage", "editMessageText")
+            and call.params.get("parse_mode") == "HTML"
+        ):
+            check(call.params["text"])
+
+
+async def reply_to(
+    server: api.FakeBotApi, update: dict[str, Any], count: int = 1
+) -> list[api.Call]:
+    """Push an update and wait for the bot's replies to its message."""
+    message_id = update["message"]["message_id"]
+    server.push(update)
+    return await server.wait_for(
+        lambda c: (
+            c.method == "sendMessage"
+            and (c.params.get("reply_parameters") or {}).get("message_id") == message_id
+        ),
+        count,
+    )
