@@ -160,7 +160,7 @@ def load(
             k1=float(rt.get("k1", 1.5)),
             b=float(rt.get("b", 0.75)),
             epsilon=float(rt.get("epsilon", 0.25)),
-            excerpt_chars=rt.get("excerpt_chars", 450),
+            excerpt_chars=rt.get("excerpt_chars", 400),
             min_coverage=float(rt.get("min_coverage", 0.5)),
             min_hit_ratio=float(rt.get("min_hit_ratio", 0.5)),
             engine=rt.get("engine", "auto"),

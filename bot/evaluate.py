@@ -150,7 +150,8 @@ def evaluate(index: Index, questions: list[GoldQuestion], limit: int = 3) -> Rep
             report.misses.append(f"{where}: {item.q!r} -> [1] {first[:90]!r}")
         if item.date is not None:
             report.dated += 1
-            shown = answer.citations[0].date
+            # The date shown beside the answer: the citation that quotes it, else the first.
+            shown = answer.citations[(rank or 1) - 1].date
             if (shown.isoformat() if shown else "") == item.date:
                 report.dates_right += 1
             else:

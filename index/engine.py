@@ -315,6 +315,11 @@ class Engine(Protocol):
         """Whether the passage at row contains the term."""
         ...
 
+    @property
+    def terms(self) -> Sequence[str]:
+        """Every indexed term."""
+        ...
+
     def scores(self, terms: Sequence[str]) -> NDArray[np.float64]:
         """BM25Okapi scores of every passage for the terms (repeats count again)."""
         ...
@@ -328,6 +333,7 @@ class _Postings:
 
     def __init__(self, matrix: TermMatrix) -> None:
         self.size = matrix.size
+        self._terms = matrix.terms
         self._ids = {t: i for i, t in enumerate(matrix.terms)}
         self._indptr = matrix.indptr
         self._rows = matrix.rows
@@ -347,6 +353,11 @@ class _Postings:
         """Rows of the passages that contain the term, ascending."""
         span = self._span(term)
         return _NO_ROWS if span is None else self._rows[span[0] : span[1]]
+
+    @property
+    def terms(self) -> Sequence[str]:
+        """Every indexed term."""
+        return self._terms
 
     def contains(self, term: str, row: int) -> bool:
         """Whether the passage at row contains the term."""

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
 
 from . import dates as datesmod
 from . import excerpt as excerptmod
@@ -27,7 +29,7 @@ class SearchSettings:
     k1: float = 1.5
     b: float = 0.75
     epsilon: float = 0.25
-    excerpt_chars: int = 450
+    excerpt_chars: int = 400
     # Share of the question's weight (rare words weigh more) that must appear in the corpus.
     min_coverage: float = 0.5
     # A passage is cited only when it holds this share of the best passage's matched weight.
@@ -135,6 +137,8 @@ MAX_TERMS_FOR_NAME_RULE = 5
 # ("From November 25 to 28, the delegation visited Peru." then the meetings there).
 CONTEXT_PASSAGES = 3
 CONTEXT_WEIGHT = 0.5
+# Shorter words are not corrected: at one edit from many others, a guess would mislead.
+MIN_CORRECTED_CHARS = 5
 # A country named in this share of a source's passages is the source's topic.
 TOPIC_SHARE = 0.4
 # Verbs that phrase a question rather than name its topic: when the corpus lacks them,
@@ -348,6 +352,8 @@ class Index:
             if stem in seen or raw.lower() in drop:
                 continue
             seen.add(stem)
+            if not self._engine.df(stem):
+                stem = self._spelling(stem) or stem
             stems = frozenset({stem} | self._places.equivalents(stem))
             df = len(self._rows(stems))
             weight = math.log(1 + (n - df + 0.5) / (df + 0.5))
@@ -359,6 +365,32 @@ class Index:
             )
             terms.append(QueryTerm(raw, stems, df, weight, decisive, place))
         return terms
+
+    def _spelling(self, stem: str) -> str | None:
+        """The indexed term a misspelt one most likely means ("Melanchhon", "1700s"), if any.
+
+        Country names are never corrected: one the corpus lacks is absent, not misspelt.
+        """
+        if stem in self._places.names:
+            return None
+        if stem.endswith("s") and len(stem) >= 4 and self._engine.df(stem[:-1]):
+            return stem[:-1]  # "DSMs", "1700s"
+        if len(stem) < MIN_CORRECTED_CHARS or stem.isdigit():
+            return None
+        distance = 1 if len(stem) < 8 else 2
+        close = process.extract(
+            stem,
+            self._engine.terms,
+            scorer=DamerauLevenshtein.distance,
+            score_cutoff=distance,
+            limit=20,
+        )
+        close = [c for c in close if c[0] not in self._places.names and c[0][0] == stem[0]]
+        if not close:
+            return None
+        # The nearest, then the most frequent: a typo is likelier of a common word.
+        best = min(close, key=lambda c: (c[1], -self._engine.df(c[0]), c[0]))
+        return str(best[0])
 
     def _rank(
         self,
