@@ -175,7 +175,8 @@ def parse(path: str, data: bytes, mtime_ns: int = 0) -> Document | Skipped:
     if body_start >= len(text):
         return Skipped(path, "empty file (metadata only)")
     if title is None:
-        title = _title_from_body(text, body_start)
+        # A text with no words to show (only "#", say) is named by its file.
+        title = _title_from_body(text, body_start) or Path(path).stem or path
     return Document(
         path=path,
         text=text,
