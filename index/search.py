@@ -169,6 +169,7 @@ class Index:
             matrix, search.engine, k1=search.k1, b=search.b, epsilon=search.epsilon
         )
         self._content_cache: dict[int, str] = {}
+        self._initials: dict[str, list[str]] | None = None
         # Source date per passage row, as a day number; 0 for an undated source.
         by_source = np.zeros(max(self._sources, default=0) + 1, dtype=np.int64)
         for source in self._sources.values():
@@ -366,6 +367,15 @@ class Index:
             terms.append(QueryTerm(raw, stems, df, weight, decisive, place))
         return terms
 
+    def _terms_by_initial(self) -> dict[str, list[str]]:
+        """Indexed terms grouped by first letter: a misspelling keeps its first letter."""
+        if self._initials is None:
+            groups: dict[str, list[str]] = {}
+            for term in self._engine.terms:
+                groups.setdefault(term[0], []).append(term)
+            self._initials = groups
+        return self._initials
+
     def _spelling(self, stem: str) -> str | None:
         """The indexed term a misspelt one most likely means ("Melanchhon", "1700s"), if any.
 
@@ -380,12 +390,12 @@ class Index:
         distance = 1 if len(stem) < 8 else 2
         close = process.extract(
             stem,
-            self._engine.terms,
+            self._terms_by_initial().get(stem[0], ()),
             scorer=DamerauLevenshtein.distance,
             score_cutoff=distance,
             limit=20,
         )
-        close = [c for c in close if c[0] not in self._places.names and c[0][0] == stem[0]]
+        close = [c for c in close if c[0] not in self._places.names]
         if not close:
             return None
         # The nearest, then the most frequent: a typo is likelier of a common word.
