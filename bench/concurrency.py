@@ -26,8 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config import Config, TelegramConfig
 from bot.service import AnswerService
-from bot.telegram_app import ALLOWED_UPDATES, build_application
+from bot.telegram_app import build_application
 from tests import fake_bot_api as api
+from tests.bot_env import started
 
 TOKEN = "123456:bench-token"
 QUESTIONS = [
@@ -49,48 +50,10 @@ async def run(questions: int, chats: int, corpus: Path) -> dict[str, float]:
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     server = api.FakeBotApi(TOKEN)
     await server.start()
-    with tempfile.TemporaryDirectory() as folder:
-        config = Config(
-            corpus=corpus,
-            index_path=Path(folder) / "index.sqlite",
-            telegram=TelegramConfig(token=TOKEN, api_base_url=server.base_url),
-        )
-        app = build_application(config)
-        await app.initialize()
-        assert app.post_init is not None
-        assert app.updater is not None
-        await app.post_init(app)
-        await app.updater.start_polling(
-            poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES
-        )
-        await app.start()
-        try:
-            service: AnswerService = app.bot_data["service"]
-            solo = []
-            for q in QUESTIONS * 20:
-                started = time.perf_counter()
-                await service.answer(q)
-                solo.append((time.perf_counter() - started) * 1000)
-            pushed: dict[int, float] = {}
-            for i in range(questions):
-                chat = 1_000 + i % chats
-                update = api.text_update(QUESTIONS[i % len(QUESTIONS)], chat_id=chat, user_id=chat)
-                pushed[update["message"]["message_id"]] = time.monotonic()
-                server.push(update)
-            started = time.monotonic()
-            calls = await server.wait_for(
-                lambda c: c.method == "sendMessage" and c.params.get("chat_id", 0) >= 1_000,
-                count=questions,
-                within=600,
-            )
-            elapsed = time.monotonic() - started
-        finally:
-            await app.updater.stop()
-            await app.stop()
-            await app.shutdown()
-            assert app.post_shutdown is not None
-            await app.post_shutdown(app)
-            await server.stop()
+    try:
+        calls, pushed, solo, elapsed = await _burst(server, questions, chats, corpus)
+    finally:
+        await server.stop()
     latencies = [(c.at - pushed[c.params["reply_parameters"]["message_id"]]) * 1000 for c in calls]
     return {
         "questions": questions,
@@ -103,6 +66,40 @@ async def run(questions: int, chats: int, corpus: Path) -> dict[str, float]:
         "service_p50_ms": round(statistics.median(solo), 2),
         "service_p99_ms": round(_percentile(solo, 0.99), 2),
     }
+
+
+async def _burst(
+    server: api.FakeBotApi, questions: int, chats: int, corpus: Path
+) -> tuple[list[api.Call], dict[int, float], list[float], float]:
+    """Answer a few questions alone, then push the burst and collect the replies."""
+    with tempfile.TemporaryDirectory() as folder:
+        config = Config(
+            corpus=corpus,
+            index_path=Path(folder) / "index.sqlite",
+            telegram=TelegramConfig(token=TOKEN, api_base_url=server.base_url),
+        )
+        app = build_application(config)
+        async with started(app):
+            service: AnswerService = app.bot_data["service"]
+            solo = []
+            for q in QUESTIONS * 20:
+                t0 = time.perf_counter()
+                await service.answer(q)
+                solo.append((time.perf_counter() - t0) * 1000)
+            pushed: dict[int, float] = {}
+            for i in range(questions):
+                chat = 1_000 + i % chats
+                update = api.text_update(QUESTIONS[i % len(QUESTIONS)], chat_id=chat, user_id=chat)
+                pushed[update["message"]["message_id"]] = time.monotonic()
+                server.push(update)
+            began = time.monotonic()
+            calls = await server.wait_for(
+                lambda c: c.method == "sendMessage" and c.params.get("chat_id", 0) >= 1_000,
+                count=questions,
+                within=600,
+            )
+            elapsed = time.monotonic() - began
+    return calls, pushed, solo, elapsed
 
 
 def main() -> int:

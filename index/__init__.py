@@ -24,9 +24,8 @@ from .search import (
     PassageText,
     SearchResult,
     SearchSettings,
-    Source,
 )
-from .store import BuildReport, IndexSettings, ProgressCallback
+from .store import BuildReport, IndexSettings, ProgressCallback, Source
 from .store import build as build_index
 
 __all__ = [

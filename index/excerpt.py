@@ -31,7 +31,7 @@ class Excerpt:
 
 
 @dataclass(frozen=True)
-class _Sentence:
+class ScoredSentence:
     span: Span
     score: float
     quoted: bool
@@ -51,7 +51,7 @@ def select(
     terms holds each query term's stems (with equivalents such as Peru/Peruvian) and its
     weight; a sentence scores the weights of the distinct terms it contains.
     """
-    sentences = _scored(analyzer, source_text, passage, terms)
+    sentences = score_sentences(analyzer, source_text, passage, terms)
     if not sentences:
         return Excerpt((passage,), False, False)
     ranked = sorted(
@@ -88,17 +88,17 @@ def _length(span: Span) -> int:
     return span[1] - span[0]
 
 
-def _scored(
+def score_sentences(
     analyzer: Analyzer,
     source_text: str,
     passage: Span,
     terms: Sequence[tuple[frozenset[str], float]],
-) -> list[_Sentence]:
+) -> list[ScoredSentence]:
     start, end = passage
     # One analysis of the passage; each sentence takes the terms inside its span.
     found = analyzer.term_spans(source_text[start:end])
     offsets = [start + s for s, _, _ in found]
-    out: list[_Sentence] = []
+    out: list[ScoredSentence] = []
     for para in textmod.paragraphs(source_text, start, end):
         for span in textmod.sentences(source_text, *para):
             lo, hi = bisect_left(offsets, span[0]), bisect_left(offsets, span[1])
@@ -106,7 +106,7 @@ def _scored(
             score = sum(w for group, w in terms if not group.isdisjoint(stems))
             sentence = source_text[span[0] : span[1]]
             quoted = not _QUOTE_MARKS.isdisjoint(sentence)
-            out.append(_Sentence(span, score, quoted, sentence.startswith("#")))
+            out.append(ScoredSentence(span, score, quoted, sentence.startswith("#")))
     return out
 
 

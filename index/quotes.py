@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from . import text as textmod
 from .analyzer import fold_map
-from .excerpt import _scored as score_sentences
-from .search import NO_MATCH, NO_TERMS, Index, SearchResult, Source
+from .excerpt import score_sentences
+from .search import NO_MATCH, NO_TERMS, Index, SearchResult
+from .store import Source
 
 # Opening and closing marks that make a /quote argument an exact phrase.
 _PHRASE_RE = re.compile(r"""^\s*["“”«»„'‘’](.+?)["“”«»„'‘’]\s*$""", re.S)

@@ -19,7 +19,7 @@ from .dates import DateQuery
 from .engine import ENGINES, open_engine
 from .errors import ConfigurationError
 from .places import Places
-from .store import IndexSettings, Store, StoredSource
+from .store import IndexSettings, Source, Store
 
 
 @dataclass(frozen=True)
@@ -54,18 +54,6 @@ class SearchSettings:
         for key, ok in checks.items():
             if not ok:
                 raise ConfigurationError(f"{key}: value out of range")
-
-
-@dataclass(frozen=True)
-class Source:
-    """A source document as the index knows it."""
-
-    id: int
-    path: str
-    title: str
-    date: dt.date | None
-    url: str | None
-    passages: int
 
 
 @dataclass(frozen=True)
@@ -159,7 +147,7 @@ class Index:
         self.search_settings = search
         self.analyzer = Analyzer(settings.analyzer)
         self._places = Places(self.analyzer)
-        self._sources = {s.id: _source(s) for s in store.sources()}
+        self._sources = {s.id: s for s in store.sources()}
         table, matrix = store.load()
         self._passage_ids = table.ids
         self._source_of = table.source_ids
@@ -571,7 +559,3 @@ def _by_date(
     level = names[rows] if names is not None else np.zeros(len(rows), dtype=np.int64)
     order_ = np.lexsort((rows, -coverage[rows], -scores[rows], -level, key, undated))
     return rows[order_[:k]]
-
-
-def _source(s: StoredSource) -> Source:
-    return Source(s.id, s.path, s.title, s.date, s.url, s.passages)

@@ -501,8 +501,8 @@ def _connect_ro(db_path: Path) -> sqlite3.Connection:
 
 
 @dataclass(frozen=True)
-class StoredSource:
-    """A source as stored in the index."""
+class Source:
+    """A source document as the index knows it."""
 
     id: int
     path: str
@@ -565,7 +565,7 @@ class Store:
             finally:
                 cur.close()
 
-    def sources(self) -> list[StoredSource]:
+    def sources(self) -> list[Source]:
         """All sources, in path order, with their passage counts."""
         with self._cursor() as cur:
             rows = cur.execute(
@@ -575,7 +575,7 @@ class Store:
                 cur.execute("SELECT source_id, COUNT(*) FROM passages GROUP BY source_id")
             )
         return [
-            StoredSource(
+            Source(
                 r[0],
                 r[1],
                 r[2],

@@ -33,6 +33,33 @@ class Env:
 
 
 @asynccontextmanager
+async def started(
+    app: Application,  # type: ignore[type-arg]
+    webhook: dict[str, Any] | None = None,
+) -> AsyncIterator[None]:
+    """Run the application as run_polling or run_webhook would, inside the caller's loop."""
+    await app.initialize()
+    assert app.post_init is not None
+    assert app.updater is not None
+    await app.post_init(app)
+    if webhook is None:
+        await app.updater.start_polling(
+            poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES
+        )
+    else:
+        await app.updater.start_webhook(**webhook)
+    await app.start()
+    try:
+        yield
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+        assert app.post_shutdown is not None
+        await app.post_shutdown(app)
+
+
+@asynccontextmanager
 async def running_bot(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, **telegram: Any
 ) -> AsyncIterator[Env]:
@@ -53,20 +80,10 @@ async def running_bot(
         ),
     )
     app = build_application(config)
-    await app.initialize()
-    assert app.post_init is not None
-    await app.post_init(app)
-    assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES)
-    await app.start()
     try:
-        yield Env(server, app, config, corpus)
+        async with started(app):
+            yield Env(server, app, config, corpus)
     finally:
-        await app.updater.stop()
-        await app.stop()
-        await app.shutdown()
-        assert app.post_shutdown is not None
-        await app.post_shutdown(app)
         await server.stop()
     assert server.rejected == [], server.rejected
     assert TOKEN not in caplog.text

@@ -313,13 +313,7 @@ async def test_webhook_mode_answers_posted_updates(tmp_path: Path) -> None:
         ),
     )
     app = build_application(config)
-    await app.initialize()
-    assert app.post_init is not None
-    assert app.updater is not None
-    await app.post_init(app)
-    await app.updater.start_webhook(**webhook_options(config))
-    await app.start()
-    try:
+    async with bot_env.started(app, webhook_options(config)):
         [set_hook] = await server.wait_for(lambda c: c.method == "setWebhook")
         assert set_hook.params["url"] == "https://bot.example.org/hook/path"
         assert set_hook.params["secret_token"] == "s3cret-value"
@@ -336,13 +330,7 @@ async def test_webhook_mode_answers_posted_updates(tmp_path: Path) -> None:
         assert "popular jaguar" in reply.params["text"]
         await asyncio.sleep(0.2)
         assert len(server.sent(77)) == 1
-    finally:
-        await app.updater.stop()
-        await app.stop()
-        await app.shutdown()
-        assert app.post_shutdown is not None
-        await app.post_shutdown(app)
-        await server.stop()
+    await server.stop()
 
 
 async def test_burst_from_many_chats_is_answered_once_each_off_the_loop(
