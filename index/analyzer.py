@@ -174,3 +174,9 @@ class Analyzer:
     def terms(self, text: str) -> list[str]:
         """The index terms of a text, in order, with repeats."""
         return self.stem(self.words(text))
+
+    def term_set(self, text: str) -> set[str]:
+        """The distinct index terms of a text: set(terms(text)), with less work per word."""
+        words = set(_TOKEN_RE.findall(_POSSESSIVE_RE.sub("", normalize(text))))
+        words -= self.stopwords
+        return set(self._stemmer.stemWords(list(words))) if words else set()

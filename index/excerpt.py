@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -94,17 +93,12 @@ def score_sentences(
     passage: Span,
     terms: Sequence[tuple[frozenset[str], float]],
 ) -> list[ScoredSentence]:
-    start, end = passage
-    # One analysis of the passage; each sentence takes the terms inside its span.
-    found = analyzer.term_spans(source_text[start:end])
-    offsets = [start + s for s, _, _ in found]
     out: list[ScoredSentence] = []
-    for para in textmod.paragraphs(source_text, start, end):
+    for para in textmod.paragraphs(source_text, *passage):
         for span in textmod.sentences(source_text, *para):
-            lo, hi = bisect_left(offsets, span[0]), bisect_left(offsets, span[1])
-            stems = {stem for _, _, stem in found[lo:hi]}
-            score = sum(w for group, w in terms if not group.isdisjoint(stems))
             sentence = source_text[span[0] : span[1]]
+            stems = analyzer.term_set(sentence)
+            score = sum(w for group, w in terms if not group.isdisjoint(stems))
             quoted = not _QUOTE_MARKS.isdisjoint(sentence)
             out.append(ScoredSentence(span, score, quoted, sentence.startswith("#")))
     return out

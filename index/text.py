@@ -17,6 +17,7 @@ _ABBREVIATIONS = frozenset(
 # Double quotes only: a right single quote is also the apostrophe.
 _OPENING_QUOTES = "\u201c\u00ab"
 _CLOSING_QUOTES = "\u201d\u00bb"
+_QUOTE_MARK_RE = re.compile(f"[{_OPENING_QUOTES}{_CLOSING_QUOTES}]")
 
 # A sentence may end after terminal punctuation and closing quotes or brackets,
 # when white space and then a capital, digit, opening quote or bracket follow.
@@ -24,6 +25,8 @@ _BOUNDARY_RE = re.compile(
     r"""(?<=[.!?\u2026])["'\u201d\u2019\u00bb)\]]*(?=\s+["'\u201c\u2018\u00ab(\[]?[^\W_a-z])"""
 )
 _WORD_BEFORE_RE = re.compile(r"([^\s(\[\"'\u201c\u2018]+)\.$")
+_WORD_CHAR_RE = re.compile(r"[^\s(\[\"'\u201c\u2018]")
+_ABBREVIATION_WINDOW = 16
 _PARAGRAPH_BREAK_RE = re.compile(r"\n[ \t]*\n\s*")
 _LINE_BREAK_RE = re.compile(r"\n\s*")
 _HEADING_LINE_RE = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+\S.*$", re.M)
@@ -108,7 +111,8 @@ def first_sentence_end(text: str, start: int) -> int:
 
 
 def _quote_depth(text: str, start: int, end: int, depth: int) -> int:
-    for ch in text[start:end]:
+    for match in _QUOTE_MARK_RE.finditer(text, start, end):
+        ch = match.group()
         if ch in _OPENING_QUOTES:
             depth += 1
         elif ch in _CLOSING_QUOTES and depth > 0:
@@ -119,9 +123,13 @@ def _quote_depth(text: str, start: int, end: int, depth: int) -> int:
 def _is_abbreviation(text: str, sentence_start: int, period_end: int) -> bool:
     if text[period_end - 1] != ".":
         return False
-    match = _WORD_BEFORE_RE.search(text, sentence_start, period_end)
+    # Abbreviations are short: only the last few characters need a look.
+    window = max(sentence_start, period_end - _ABBREVIATION_WINDOW)
+    match = _WORD_BEFORE_RE.search(text, window, period_end)
     if not match:
         return False
+    if match.start() == window > sentence_start and _WORD_CHAR_RE.match(text, window - 1):
+        return False  # the word goes on before the window: too long for an abbreviation
     word = match.group(1).lower()
     if len(word) == 1 and word.isalpha():
         return True  # an initial, as in "J. Smith"

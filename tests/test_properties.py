@@ -29,6 +29,7 @@ TEXTS = st.one_of(
 def test_analyzer_takes_any_text(value: str) -> None:
     terms = ANALYZER.terms(value)
     assert all(t and " " not in t for t in terms)
+    assert ANALYZER.term_set(value) == set(terms)
     for start, end, _ in ANALYZER.term_spans(value):
         assert 0 <= start < end <= len(value)
     folded, offsets = fold_map(value)

@@ -24,6 +24,16 @@ def test_sentences_keep_quotations_whole_and_skip_abbreviations() -> None:
     ]
 
 
+def test_only_a_short_word_before_a_full_stop_can_be_an_abbreviation() -> None:
+    sample = "The firm is Acme Inc. It grew. They called it the supercalifragilisticco. It won."
+    spans = text.sentences(sample)
+    assert [sample[s:e] for s, e in spans] == [
+        "The firm is Acme Inc. It grew.",
+        "They called it the supercalifragilisticco.",
+        "It won.",
+    ]
+
+
 def test_paragraphs_split_at_blank_lines_or_else_at_line_breaks() -> None:
     blank = "One line\nwrapped here.\n\nSecond paragraph."
     assert [blank[s:e] for s, e in text.paragraphs(blank)] == [
