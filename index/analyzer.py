@@ -102,6 +102,11 @@ class _MarkStripper(dict[int, int | None]):
 _WITHOUT_MARKS = _MarkStripper()
 
 
+def _without_possessives(folded: str) -> str:
+    """Folded text without possessive endings (the regex is slow; most text has none)."""
+    return _POSSESSIVE_RE.sub("", folded) if "'s" in folded else folded
+
+
 def _word(token: str) -> str:
     """A token without its possessive ending, so "V&A's" and "Maduro's" lose the 's."""
     return token[:-2] if token.endswith("'s") and len(token) > 2 else token
@@ -153,7 +158,7 @@ class Analyzer:
 
     def words(self, text: str) -> list[str]:
         """Normalised word and number tokens, stop words removed, not stemmed."""
-        text = _POSSESSIVE_RE.sub("", normalize(text))
+        text = _without_possessives(normalize(text))
         return [w for w in _TOKEN_RE.findall(text) if w not in self.stopwords]
 
     def stem(self, words: list[str]) -> list[str]:
@@ -175,8 +180,8 @@ class Analyzer:
         """The index terms of a text, in order, with repeats."""
         return self.stem(self.words(text))
 
-    def term_set(self, text: str) -> set[str]:
+    def term_set(self, text: str) -> frozenset[str]:
         """The distinct index terms of a text: set(terms(text)), with less work per word."""
-        words = set(_TOKEN_RE.findall(_POSSESSIVE_RE.sub("", normalize(text))))
+        words = set(_TOKEN_RE.findall(_without_possessives(normalize(text))))
         words -= self.stopwords
-        return set(self._stemmer.stemWords(list(words))) if words else set()
+        return frozenset(self._stemmer.stemWords(list(words)) if words else ())

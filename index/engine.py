@@ -311,10 +311,6 @@ class Engine(Protocol):
         """Rows of the passages that contain the term, ascending."""
         ...
 
-    def contains(self, term: str, row: int) -> bool:
-        """Whether the passage at row contains the term."""
-        ...
-
     @property
     def terms(self) -> Sequence[str]:
         """Every indexed term."""
@@ -358,12 +354,6 @@ class _Postings:
     def terms(self) -> Sequence[str]:
         """Every indexed term."""
         return self._terms
-
-    def contains(self, term: str, row: int) -> bool:
-        """Whether the passage at row contains the term."""
-        rows = self.postings(term)
-        i = int(np.searchsorted(rows, row))
-        return i < len(rows) and int(rows[i]) == row
 
 
 class Bm25Engine(_Postings):

@@ -20,6 +20,8 @@ class Excerpt:
     spans: tuple[Span, ...]
     cut_before: bool
     cut_after: bool
+    # Every index term of the passage the excerpt was chosen from.
+    passage_terms: frozenset[str] = frozenset()
 
     def render(self, source_text: str) -> str:
         """The slices joined by ellipses where text was left out."""
@@ -36,6 +38,7 @@ class ScoredSentence:
     quoted: bool
     # A Markdown heading names the topic; the sentences under it say something about it.
     heading: bool = False
+    terms: frozenset[str] = frozenset()
 
 
 def select(
@@ -53,6 +56,7 @@ def select(
     sentences = score_sentences(analyzer, source_text, passage, terms)
     if not sentences:
         return Excerpt((passage,), False, False)
+    found = frozenset().union(*(s.terms for s in sentences))
     ranked = sorted(
         (i for i, s in enumerate(sentences) if s.score > 0),
         key=lambda i: (sentences[i].heading, -sentences[i].score, not sentences[i].quoted, i),
@@ -65,7 +69,7 @@ def select(
     if used > max_chars:
         stems = frozenset().union(*(group for group, _ in terms))
         span = _window(analyzer, source_text, sentences[best].span, stems, max_chars)
-        return _excerpt([span], passage)
+        return _excerpt([span], passage, found)
     for i in ranked[1:]:
         if sentences[i].heading:
             continue
@@ -80,7 +84,7 @@ def select(
             if used + length <= max_chars:
                 chosen.add(i)
                 used += length
-    return _excerpt([sentences[i].span for i in sorted(chosen)], passage, source_text)
+    return _excerpt([sentences[i].span for i in sorted(chosen)], passage, found, source_text)
 
 
 def _length(span: Span) -> int:
@@ -100,18 +104,20 @@ def score_sentences(
             stems = analyzer.term_set(sentence)
             score = sum(w for group, w in terms if not group.isdisjoint(stems))
             quoted = not _QUOTE_MARKS.isdisjoint(sentence)
-            out.append(ScoredSentence(span, score, quoted, sentence.startswith("#")))
+            out.append(ScoredSentence(span, score, quoted, sentence.startswith("#"), stems))
     return out
 
 
-def _excerpt(spans: list[Span], passage: Span, source_text: str | None = None) -> Excerpt:
+def _excerpt(
+    spans: list[Span], passage: Span, found: frozenset[str], source_text: str | None = None
+) -> Excerpt:
     merged: list[Span] = []
     for span in spans:
         if merged and source_text is not None and not source_text[merged[-1][1] : span[0]].strip():
             merged[-1] = (merged[-1][0], span[1])
         else:
             merged.append(span)
-    return Excerpt(tuple(merged), merged[0][0] > passage[0], merged[-1][1] < passage[1])
+    return Excerpt(tuple(merged), merged[0][0] > passage[0], merged[-1][1] < passage[1], found)
 
 
 def _window(

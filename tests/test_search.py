@@ -23,6 +23,15 @@ def test_peru_question_leads_with_the_peruvian_commitments(seed_index: Index) ->
     assert "Mexico City" not in first.excerpt
 
 
+def test_hits_name_the_question_words_their_passage_contains(seed_index: Index) -> None:
+    result = seed_index.search("Peru commit brigade solidarity film", limit=5)
+    assert result.hits
+    for hit in result.hits:
+        terms = seed_index.analyzer.term_set(seed_index.passage(hit.passage_id).text)
+        expected = {t.word for t in result.terms if t.df and not t.stems.isdisjoint(terms)}
+        assert set(hit.matched) == expected
+
+
 def test_question_about_the_dated_seed_shows_its_date(seed_index: Index) -> None:
     answer = ask(seed_index, "What did Trump say about Petro?")
     first = answer.citations[0]
