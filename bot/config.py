@@ -157,7 +157,7 @@ def load(
             max_file_bytes=int(max_mb * 1024 * 1024),
         )
         search = SearchSettings(
-            k1=float(rt.get("k1", 1.5)),
+            k1=float(rt.get("k1", 1.2)),
             b=float(rt.get("b", 0.75)),
             epsilon=float(rt.get("epsilon", 0.25)),
             excerpt_chars=rt.get("excerpt_chars", 400),

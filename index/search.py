@@ -26,7 +26,7 @@ from .store import IndexSettings, Source, Store
 class SearchSettings:
     """How questions are matched and answered."""
 
-    k1: float = 1.5
+    k1: float = 1.2
     b: float = 0.75
     epsilon: float = 0.25
     excerpt_chars: int = 400

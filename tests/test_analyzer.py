@@ -24,6 +24,17 @@ def test_question_words_are_stop_words(analyzer: Analyzer) -> None:
     assert analyzer.terms("Who, when, where, how, why?") == []
 
 
+def test_words_of_time_place_and_quantity_carry_meaning(analyzer: Analyzer) -> None:
+    assert analyzer.terms("Who voted against the plan before the vote?") == [
+        "vote",
+        "against",
+        "plan",
+        "befor",
+        "vote",
+    ]
+    assert analyzer.terms("more than a few") == ["more", "few"]
+
+
 def test_stemming_joins_word_forms(analyzer: Analyzer) -> None:
     assert analyzer.terms("commitment")[0] == analyzer.terms("commit")[0]
     assert analyzer.terms("brigades") == analyzer.terms("brigade")
