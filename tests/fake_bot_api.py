@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http
 import itertools
 import json
 import time
@@ -37,6 +38,20 @@ class Fault:
     body: dict[str, Any] | None = None
     delay: float = 0.0
     drop: bool = False
+
+    @classmethod
+    def flood(cls, method: str, retry_after: int = 1) -> Fault:
+        """Telegram's flood-control answer: 429 with parameters.retry_after."""
+        return cls(
+            method,
+            status=429,
+            body={
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {retry_after}",
+                "parameters": {"retry_after": retry_after},
+            },
+        )
 
 
 class FakeBotApi:
@@ -140,7 +155,7 @@ class FakeBotApi:
             body = fault.body or {
                 "ok": False,
                 "error_code": fault.status,
-                "description": "Bad Gateway",
+                "description": http.HTTPStatus(fault.status).phrase,
             }
             return web.json_response(body, status=fault.status)
         if method != "getUpdates":

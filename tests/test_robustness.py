@@ -111,11 +111,7 @@ async def test_sql_and_paths_in_questions_are_just_words(env: Env) -> None:
     [
         api.Fault("sendMessage", status=502),
         api.Fault("sendMessage", drop=True),
-        api.Fault(
-            "sendMessage",
-            status=500,
-            body={"ok": False, "error_code": 500, "description": "Internal Server Error"},
-        ),
+        api.Fault("sendMessage", status=500),
     ],
     ids=["502", "dropped-connection", "500"],
 )
@@ -142,16 +138,7 @@ async def test_send_faults_are_retried_and_delivered_once(env: Env, fault: api.F
     [
         api.Fault("getUpdates", status=502),
         api.Fault("getUpdates", drop=True),
-        api.Fault(
-            "getUpdates",
-            status=429,
-            body={
-                "ok": False,
-                "error_code": 429,
-                "description": "Too Many Requests: retry after 1",
-                "parameters": {"retry_after": 1},
-            },
-        ),
+        api.Fault.flood("getUpdates"),
     ],
     ids=["502", "dropped-connection", "429"],
 )

@@ -271,18 +271,7 @@ async def test_message_without_text_is_ignored(env: Env) -> None:
 
 
 async def test_flood_limit_answer_is_waited_out(env: Env) -> None:
-    env.server.faults.append(
-        api.Fault(
-            "sendMessage",
-            status=429,
-            body={
-                "ok": False,
-                "error_code": 429,
-                "description": "Too Many Requests: retry after 1",
-                "parameters": {"retry_after": 1},
-            },
-        )
-    )
+    env.server.faults.append(api.Fault.flood("sendMessage"))
     update = api.text_update("popular jaguar", chat_id=333, user_id=333)
     server = env.server
     server.push(update)
