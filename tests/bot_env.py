@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 from telegram.ext import Application
 
+from bot import service as service_module
 from bot.config import Config, TelegramConfig
 from bot.telegram_app import ALLOWED_UPDATES, build_application
 from tests import fake_bot_api as api
@@ -108,3 +111,38 @@ async def reply_to(
         ),
         count,
     )
+
+
+class PausedBuild:
+    """Holds the next reindex at its first progress report until the test releases it.
+
+    The build runs in a worker thread; pausing it there makes "during the reindex" a state
+    the test reaches by waiting on events, however fast or slow the machine is.
+    """
+
+    def __init__(self) -> None:
+        self.reached = threading.Event()
+        self.release = threading.Event()
+
+    async def wait_until_reached(self) -> None:
+        """Wait until the build is paused mid-way."""
+        assert await asyncio.to_thread(self.reached.wait, 120), "the build never started"
+
+    def gate(self, done: int, total: int) -> None:
+        if total and not self.reached.is_set():
+            self.reached.set()
+            self.release.wait()
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Route the bot's reindex builds through the gate."""
+        real_build = service_module.build
+
+        def build(config: Config, progress: Any = None) -> Any:
+            def gated(done: int, total: int) -> None:
+                if progress is not None:
+                    progress(done, total)
+                self.gate(done, total)
+
+            return real_build(config, gated)
+
+        monkeypatch.setattr(service_module, "build", build)

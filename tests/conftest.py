@@ -64,3 +64,16 @@ async def env(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIterator
 
     async with running_bot(tmp_path, caplog) as bot:
         yield bot
+
+
+@pytest.fixture
+def paused_build(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The bot's next reindex pauses mid-way until the test releases it."""
+    from tests.bot_env import PausedBuild
+
+    paused = PausedBuild()
+    paused.install(monkeypatch)
+    try:
+        yield paused
+    finally:
+        paused.release.set()  # never leave a worker thread waiting after the test

@@ -106,7 +106,7 @@ class FakeBotApi:
     # ------------------------------------------------------------ waiting
 
     async def wait_for(
-        self, predicate: Callable[[Call], bool], count: int = 1, within: float = 15.0
+        self, predicate: Callable[[Call], bool], count: int = 1, within: float = 60.0
     ) -> list[Call]:
         """Wait until count recorded calls satisfy predicate."""
         deadline = time.monotonic() + within

@@ -19,6 +19,7 @@ from index import Index, IndexSettings, build_index
 from tests.conftest import ROOT
 
 KILLS = 20
+TAIL_KILLS = 6
 
 
 def _write_corpus(corpus: Path, version: int, files: int = 400) -> None:
@@ -31,47 +32,85 @@ def _write_corpus(corpus: Path, version: int, files: int = 400) -> None:
         path.write_text(f"date 2025-02-{1 + i % 28:02d} {body}", encoding="utf-8")
 
 
+# A reindex in a child process that reports each file it reaches on stdout and, at the file
+# the test picked, stops until it is killed: the kill lands mid-build however fast the machine.
+_CHILD = """
+import sys
+from pathlib import Path
+from index import IndexSettings, build_index
+
+stop_at = int(sys.argv[3])
+
+def progress(done, total):
+    print(done, flush=True)
+    if done == stop_at:
+        sys.stdin.readline()  # wait here for the kill
+
+build_index(Path(sys.argv[1]), Path(sys.argv[2]), IndexSettings(), progress)
+print("finished", flush=True)
+"""
+
+
 def test_kill_9_at_random_points_of_a_reindex_always_leaves_a_complete_index(
     tmp_path: Path,
 ) -> None:
     corpus = tmp_path / "corpus"
     db = tmp_path / "index.sqlite"
-    _write_corpus(corpus, version=0)
+    files = 400
+    _write_corpus(corpus, version=0, files=files)
     build_index(corpus, db, IndexSettings())
     rng = random.Random(20261121)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    completed = 0
-    for attempt in range(1, KILLS + 1):
-        _write_corpus(corpus, version=attempt)
+    served = 0
+    for attempt in range(1, KILLS + TAIL_KILLS + 1):
+        _write_corpus(corpus, version=attempt, files=files)
+        # Held at any file of the scan; the last runs are killed at a random moment after
+        # the scan, while the new file is written and swapped in (or just after).
+        tail = attempt > KILLS
+        stop_at = files + 1 if tail else rng.randint(0, files)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "index", "--corpus", str(corpus), "--db", str(db)],
+            [sys.executable, "-c", _CHILD, str(corpus), str(db), str(stop_at)],
             env=env,
-            stdout=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            text=True,
         )
-        time.sleep(rng.uniform(0.2, 2.5))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.strip() == str(min(stop_at, files)):
+                break
         else:
-            completed += 1
+            raise AssertionError(f"the child build ended before file {stop_at}")
+        if tail:
+            time.sleep(rng.uniform(0.0, 0.4))
+        proc.send_signal(signal.SIGKILL)
         proc.wait()
+        assert tail or proc.returncode == -signal.SIGKILL
         with sqlite3.connect(db) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         index = Index.open(db)
         try:
-            assert len(index.sources()) == 400
-            hits = index.search("barrels version", limit=400).hits
+            assert len(index.sources()) == files
+            hits = index.search("barrels version", limit=files).hits
             versions = {
                 v
                 for h in hits
                 for v in re.findall(r"Version (\d+)", index.passage(h.passage_id).text)  # type: ignore[union-attr]
             }
-            assert len(versions) == 1, versions  # one complete build, never a mix
+            # One complete build, never a mix: the previous one, or this one if it finished.
+            assert len(versions) == 1, versions
+            [version] = versions
+            assert int(version) == served or (tail and int(version) == attempt), versions
+            served = int(version)
         finally:
             index.close()
-    assert completed < KILLS  # most runs were really killed mid-build
+        if proc.stdin is not None:
+            proc.stdin.close()
+        if proc.stdout is not None:
+            proc.stdout.close()
     report = build_index(corpus, db, IndexSettings())
-    assert report.sources == 400
+    assert report.sources == files
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".index.sqlite")]
     assert leftovers == []
 

@@ -170,10 +170,12 @@ async def test_reindex_refused_for_non_admins(env: Env, caplog: pytest.LogCaptur
     assert "refused /reindex from user id 999" in caplog.text
 
 
-async def test_reindex_by_admin_reports_progress_and_keeps_answering(env: Env) -> None:
-    for i in range(1500):
-        (env.corpus / "bulk" / f"{i // 100}").mkdir(parents=True, exist_ok=True)
-        (env.corpus / "bulk" / f"{i // 100}" / f"n{i}.txt").write_text(
+async def test_reindex_by_admin_reports_progress_and_keeps_answering(
+    env: Env, paused_build: bot_env.PausedBuild
+) -> None:
+    for i in range(150):
+        (env.corpus / "bulk" / f"{i // 50}").mkdir(parents=True, exist_ok=True)
+        (env.corpus / "bulk" / f"{i // 50}" / f"n{i}.txt").write_text(
             f"date 2025-01-{1 + i % 28:02d} Report {i} on harvest number {i}. "
             + " ".join(f"Field {j} yielded {i * j} sacks of grain." for j in range(40)),
             encoding="utf-8",
@@ -182,35 +184,38 @@ async def test_reindex_by_admin_reports_progress_and_keeps_answering(env: Env) -
     update = api.text_update("/reindex", chat_id=ADMIN, user_id=ADMIN)
     [status] = await reply_to(env.server, update)
     assert status.params["text"].startswith("Reindexing")
-    await env.server.wait_for(
+    await paused_build.wait_until_reached()
+    [progress] = await env.server.wait_for(
         lambda c: c.method == "editMessageText" and "files" in c.params["text"]
     )
+    assert "/153 files" in progress.params["text"]
     # Still answering from the previous index while the new one is built.
     [during] = await reply_to(env.server, api.text_update("popular jaguar", chat_id=5, user_id=5))
     assert "popular jaguar" in during.params["text"]
+    [stale] = await reply_to(env.server, api.text_update("harvest number 77", chat_id=5, user_id=5))
+    assert "Report 77" not in stale.params["text"]
+    paused_build.release.set()
     done = await env.server.wait_for(
         lambda c: c.method == "editMessageText" and "Reindex done" in c.params["text"], within=120
     )
     assert during.at < done[0].at
     text = done[0].params["text"]
-    assert "1500 added" in text
+    assert "150 added" in text
     assert "skipped: bad.txt: not valid UTF-8" in text
-    assert "Now serving 1502 source(s)" in text
+    assert "Now serving 152 source(s)" in text
     [after] = await reply_to(env.server, api.text_update("harvest number 77", chat_id=5, user_id=5))
     assert "Report 77 on harvest number 77" in after.params["text"]
 
 
-async def test_second_reindex_is_told_one_is_running(env: Env) -> None:
-    for i in range(800):
-        (env.corpus / f"m{i}.txt").write_text(
-            f"Memo {i}. " + "Words here. " * 200, encoding="utf-8"
-        )
+async def test_second_reindex_is_told_one_is_running(
+    env: Env, paused_build: bot_env.PausedBuild
+) -> None:
+    (env.corpus / "memo.txt").write_text("Memo. " + "Words here. " * 200, encoding="utf-8")
     env.server.push(api.text_update("/reindex", chat_id=ADMIN, user_id=ADMIN))
-    await env.server.wait_for(
-        lambda c: c.method == "sendMessage" and c.params["text"].startswith("Reindexing")
-    )
+    await paused_build.wait_until_reached()
     [busy] = await reply_to(env.server, api.text_update("/reindex", chat_id=ADMIN, user_id=ADMIN))
     assert busy.params["text"].startswith("A reindex is already running")
+    paused_build.release.set()
     await env.server.wait_for(
         lambda c: c.method == "editMessageText" and "Reindex done" in c.params["text"], within=120
     )
