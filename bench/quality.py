@@ -12,7 +12,15 @@ judged question, then prints a table per dataset and, last, one JSON line.
   the whole passage it was cut from (``answer_in_paragraph``), their mean lengths in words,
   and how often the answer is "not found".
 
-Retrieval metrics use ``min_coverage=0`` and ``min_hit_ratio=0`` so no candidate is
+- SQuAD split-half answerability (``answerability``): the even-numbered articles of the
+  SQuAD dev set are indexed (one Markdown file per article, its title as the first line,
+  paragraphs separated by blank lines); questions about them must be answered with the
+  gold answer inside the first excerpt, questions about the odd-numbered articles must be
+  refused. Reported on every question and on two halves by article: ``tune`` (articles
+  0-23, for fitting thresholds) and ``report`` (articles 24-47); ``--sample N`` asks a
+  fixed random sample of N answerable and N unanswerable questions instead.
+
+Retrieval metrics use ``min_answerability=0`` and ``min_hit_ratio=0`` so no candidate is
 filtered out; a document ranks at its best passage (passages deduplicated by source, first
 occurrence kept, more pages fetched until ``--depth`` distinct documents are ranked). A
 question the index answers "not found" (e.g. a capitalised word no source contains) scores 0.
@@ -26,6 +34,7 @@ Usage, from the repository root:
     .venv/bin/python bench/quality.py --datasets squad --limit-queries 500
     .venv/bin/python bench/quality.py --datasets scifact --split train --k1 1.2 --b 0.8
     .venv/bin/python bench/quality.py --passage-chars 5000 --excerpt-chars 300 --jobs 2
+    .venv/bin/python bench/quality.py --datasets answerability --sample 200
 
 Built indexes are cached per dataset and index settings under ``--cache`` (default: a
 folder in the system temp dir); ``--rebuild`` ignores the cache. Questions are spread over
@@ -40,6 +49,7 @@ import hashlib
 import json
 import math
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -62,8 +72,8 @@ from index import (
 )
 
 DATA = Path("/work/shared/bench")
-DATASETS = ("scifact", "squad")
-FOLDERS = {"scifact": "scifact", "squad": "squad-v1.1"}
+DATASETS = ("scifact", "squad", "answerability")
+FOLDERS = {"scifact": "scifact", "squad": "squad-v1.1", "answerability": "squad-v1.1"}
 DEFAULT_DEPTH = {"scifact": 100, "squad": 10}
 SUFFIX = ".txt"
 T = TypeVar("T")
@@ -121,6 +131,54 @@ def load(name: str, data: Path, split: str, limit: int | None) -> Dataset:
     return Dataset(name, docs, queries, qrels, answers)
 
 
+@dataclass(frozen=True)
+class SplitQuestion:
+    """A SQuAD question of the split-half measure: answerable when its article is indexed."""
+
+    qid: str
+    text: str
+    article: int
+    answers: tuple[str, ...]
+
+    @property
+    def indexed(self) -> bool:
+        """Whether the question's article is in the index (the even-numbered ones)."""
+        return self.article % 2 == 0
+
+    @property
+    def part(self) -> str:
+        """The half of the articles it belongs to: tune (0-23) or report (24-47)."""
+        return "tune" if self.article < SPLIT_TUNE_ARTICLES else "report"
+
+
+SPLIT_TUNE_ARTICLES = 24
+SPLIT_SAMPLE_SEED = 20261123
+
+
+def load_split(data: Path, sample: int | None) -> tuple[dict[str, str], list[SplitQuestion]]:
+    """The indexed articles as files (name: text) and every question, or a fixed sample."""
+    squad = json.loads((data / FOLDERS["squad"] / "dev-v1.1.json").read_text(encoding="utf-8"))
+    files: dict[str, str] = {}
+    questions: list[SplitQuestion] = []
+    for number, article in enumerate(squad["data"]):
+        title = article["title"].replace("_", " ")
+        paragraphs = [p["context"].strip() for p in article["paragraphs"]]
+        if number % 2 == 0:
+            files[f"{number:02d}.md"] = f"# {title}\n\n" + "\n\n".join(paragraphs) + "\n"
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                answers = tuple(a["text"] for a in qa["answers"])
+                questions.append(SplitQuestion(qa["id"], qa["question"], number, answers))
+    if sample is not None:
+        rng = random.Random(SPLIT_SAMPLE_SEED)
+        inside = [q for q in questions if q.indexed]
+        outside = [q for q in questions if not q.indexed]
+        questions = rng.sample(inside, min(sample, len(inside))) + rng.sample(
+            outside, min(sample, len(outside))
+        )
+    return files, questions
+
+
 # --- index -----------------------------------------------------------------------------
 
 
@@ -144,26 +202,32 @@ def _document(title: str, text: str, with_title: bool) -> str:
     return head + body + "\n"
 
 
-def write_corpus(dataset: Dataset, folder: Path, with_title: bool) -> None:
-    """One file per document, named by its id; skipped when already complete."""
+def write_corpus(files: dict[str, str], folder: Path) -> None:
+    """One file per document (name: text); skipped when already complete."""
     done = folder.with_name(folder.name + ".done")
     if done.exists():
         return
     folder.mkdir(parents=True, exist_ok=True)
-    for doc_id, (title, text) in dataset.docs.items():
-        (folder / f"{doc_id}{SUFFIX}").write_text(
-            _document(title, text, with_title), encoding="utf-8"
-        )
-    done.write_text(str(len(dataset.docs)), encoding="utf-8")
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    done.write_text(str(len(files)), encoding="utf-8")
+
+
+def dataset_files(dataset: Dataset, with_title: bool) -> dict[str, str]:
+    """A BEIR dataset as files named by document id."""
+    return {
+        f"{doc_id}{SUFFIX}": _document(title, text, with_title)
+        for doc_id, (title, text) in dataset.docs.items()
+    }
 
 
 def build(
-    dataset: Dataset, cache: Path, settings: IndexSettings, with_title: bool, rebuild: bool
+    name: str, files: dict[str, str], cache: Path, settings: IndexSettings, rebuild: bool
 ) -> Built:
-    """The dataset's index for these settings, built unless cached."""
-    base = cache / f"{dataset.name}-{'title' if with_title else 'text'}"
+    """The index of these files for these settings, built unless cached."""
+    base = cache / name
     corpus = base / "corpus"
-    write_corpus(dataset, corpus, with_title)
+    write_corpus(files, corpus)
     key = json.dumps(
         settings.fingerprint() | {"max_bytes": settings.max_file_bytes}, sort_keys=True
     )
@@ -377,6 +441,8 @@ def answer_metrics(dataset: Dataset, answered: list[Answered]) -> dict[str, Any]
 
 def evaluate(name: str, args: argparse.Namespace) -> dict[str, Any]:
     """Build, ask and measure one dataset."""
+    if name == "answerability":
+        return evaluate_split(args)
     split = args.split if name == "scifact" else "test"
     _say(f"{name}: loading")
     dataset = load(name, args.data, split, args.limit_queries)
@@ -386,9 +452,16 @@ def evaluate(name: str, args: argparse.Namespace) -> dict[str, Any]:
         min_passage_chars=args.min_passage_chars,
     )
     _say(f"{name}: indexing {len(dataset.docs)} documents")
-    built = build(dataset, args.cache, settings, not args.no_title, args.rebuild)
+    with_title = not args.no_title
+    built = build(
+        f"{name}-{'title' if with_title else 'text'}",
+        dataset_files(dataset, with_title),
+        args.cache,
+        settings,
+        args.rebuild,
+    )
     product = SearchSettings(**_overrides(args))
-    retrieval = replace(product, min_coverage=0.0, min_hit_ratio=0.0)
+    retrieval = replace(product, min_answerability=0.0, min_hit_ratio=0.0)
     depth = args.depth or DEFAULT_DEPTH[name]
 
     started = time.perf_counter()
@@ -421,8 +494,102 @@ def evaluate(name: str, args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class SplitAnswer:
+    """What the product said to one question of the split-half measure."""
+
+    qid: str
+    found: bool
+    in_first_excerpt: bool
+
+
+def answer_split(task: Task, question: SplitQuestion) -> SplitAnswer:
+    """Ask as the bot does; is the gold answer inside the first excerpt?"""
+    reply = compose(_index(task).search(question.text))
+    first = reply.citations[0].excerpt if reply.found else ""
+    return SplitAnswer(question.qid, reply.found, contains(first, question.answers))
+
+
+def _answer_split_one(args: tuple[Task, SplitQuestion]) -> SplitAnswer:
+    return answer_split(*args)
+
+
+def split_metrics(
+    questions: Sequence[SplitQuestion], answers: dict[str, SplitAnswer]
+) -> dict[str, Any]:
+    """Answered and first-excerpt shares of the answerable questions, refused of the others."""
+    inside = [answers[q.qid] for q in questions if q.indexed]
+    outside = [answers[q.qid] for q in questions if not q.indexed]
+    return {
+        "answered": _mean(float(a.found) for a in inside),
+        "refused": _mean(float(not a.found) for a in outside),
+        "first_excerpt": _mean(float(a.in_first_excerpt) for a in inside),
+        "answerable": len(inside),
+        "unanswerable": len(outside),
+    }
+
+
+def evaluate_split(args: argparse.Namespace) -> dict[str, Any]:
+    """The SQuAD split-half answerability measure, on every question and by half."""
+    _say("answerability: loading")
+    files, questions = load_split(args.data, args.sample)
+    settings = IndexSettings(
+        analyzer=AnalyzerSettings(),
+        passage_chars=args.passage_chars,
+        min_passage_chars=args.min_passage_chars,
+    )
+    _say(f"answerability: indexing {len(files)} articles")
+    built = build("answerability", files, args.cache, settings, args.rebuild)
+    task = Task(built.db, settings, SearchSettings(**_overrides(args)), 3)
+    _say(f"answerability: asking {len(questions)} questions")
+    started = time.perf_counter()
+    items = [(task, q) for q in questions]
+    if args.jobs <= 1:
+        results = [_answer_split_one(item) for item in items]
+    else:
+        with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
+            chunk = max(1, len(items) // (args.jobs * 8))
+            results = list(pool.map(_answer_split_one, items, chunksize=chunk))
+    seconds = time.perf_counter() - started
+    answers = {a.qid: a for a in results}
+    out = split_metrics(questions, answers)
+    for part in ("tune", "report"):
+        out[part] = split_metrics([q for q in questions if q.part == part], answers)
+    out |= {
+        "sample": args.sample,
+        "docs": built.sources,
+        "passages": built.passages,
+        "answer_qps": len(results) / seconds,
+    }
+    _show_split_misses(questions, answers, args.show_misses)
+    return out
+
+
+def _show_split_misses(
+    questions: Sequence[SplitQuestion], answers: dict[str, SplitAnswer], count: int
+) -> None:
+    wrong = [
+        q
+        for q in questions
+        if (q.indexed and not answers[q.qid].in_first_excerpt)
+        or (not q.indexed and answers[q.qid].found)
+    ]
+    for q in wrong[:count]:
+        kind = ("missed" if answers[q.qid].found else "refused") if q.indexed else "answered"
+        print(f"  {kind}: {q.text!r} gold={q.answers[0]!r}")
+
+
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("k1", "b", "epsilon", "excerpt_chars", "min_coverage", "min_hit_ratio")
+    names = (
+        "k1",
+        "b",
+        "epsilon",
+        "excerpt_chars",
+        "min_answerability",
+        "min_hit_ratio",
+        "context_weight",
+        "coverage_weight",
+    )
     return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
 
 
@@ -475,8 +642,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--b", type=float, default=None, help=f"BM25 b ({defaults.b})")
     p.add_argument("--epsilon", type=float, default=None, help=f"IDF floor ({defaults.epsilon})")
     p.add_argument("--excerpt-chars", type=int, default=None, help=f"({defaults.excerpt_chars})")
-    p.add_argument("--min-coverage", type=float, default=None, help="answer figures only")
+    p.add_argument("--min-answerability", type=float, default=None, help="answer figures only")
     p.add_argument("--min-hit-ratio", type=float, default=None, help="answer figures only")
+    p.add_argument(
+        "--context-weight", type=float, default=None, help=f"({defaults.context_weight})"
+    )
+    p.add_argument(
+        "--coverage-weight", type=float, default=None, help=f"({defaults.coverage_weight})"
+    )
     p.add_argument("--passage-chars", type=int, default=IndexSettings().passage_chars)
     p.add_argument("--min-passage-chars", type=int, default=IndexSettings().min_passage_chars)
     p.add_argument("--no-title", action="store_true", help="index text without the title")
@@ -486,6 +659,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rebuild", action="store_true", help="build indexes even when cached")
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     p.add_argument("--show-misses", type=int, default=0, metavar="N", help="SQuAD misses")
+    p.add_argument(
+        "--sample", type=int, default=None, metavar="N", help="answerability: N + N questions"
+    )
     args = p.parse_args(argv)
     if args.limit_queries is not None and args.limit_queries < 1:
         p.error("--limit-queries must be positive")

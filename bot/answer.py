@@ -23,6 +23,8 @@ class Citation:
     excerpt: str
     score: float
     passage_id: int
+    # Where the answering sentence is in excerpt, as [start, end) offsets.
+    answer_span: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ def compose(result: SearchResult) -> Answer:
             excerpt=hit.excerpt,
             score=hit.score,
             passage_id=hit.passage_id,
+            answer_span=hit.answer_span,
         )
         for i, hit in enumerate(result.hits)
     )

@@ -70,7 +70,7 @@ _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "passage_chars": int,
         "excerpt_chars": int,
         "max_citations": int,
-        "min_coverage": (int, float),
+        "min_answerability": (int, float),
         "min_hit_ratio": (int, float),
         "engine": str,
     },
@@ -161,7 +161,7 @@ def load(
             b=float(rt.get("b", 0.75)),
             epsilon=float(rt.get("epsilon", 0.25)),
             excerpt_chars=rt.get("excerpt_chars", 400),
-            min_coverage=float(rt.get("min_coverage", 0.5)),
+            min_answerability=float(rt.get("min_answerability", SearchSettings.min_answerability)),
             min_hit_ratio=float(rt.get("min_hit_ratio", 0.5)),
             engine=rt.get("engine", "auto"),
         )

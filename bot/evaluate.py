@@ -45,7 +45,8 @@ class Report:
     excerpts: int = 0
     verbatim: int = 0
     misses: list[str] = field(default_factory=list)
-    # Per question: its coverage (None when another rule decided), expected none, hit at 1.
+    # Per question: its answerability (None when another rule decided), expected none, and
+    # whether the first excerpt holds the answer.
     decided: list[tuple[float | None, bool, bool]] = field(default_factory=list)
 
     def metrics(self) -> dict[str, float]:
@@ -112,11 +113,11 @@ def evaluate(index: Index, questions: list[GoldQuestion], limit: int = 3) -> Rep
     report = Report()
     for item in questions:
         answer = ask(index, item.q, limit=limit)
-        unfiltered = index.search(item.q, limit=1, min_coverage=0.0)
+        unfiltered = index.search(item.q, limit=1, min_answerability=0.0)
         first = unfiltered.hits[0].excerpt if unfiltered.hits else ""
         hit = bool(item.expect_any) and contains_any(first, item.expect_any)
-        coverage = unfiltered.coverage if unfiltered.found else None
-        report.decided.append((coverage, item.expect_none, hit))
+        confidence = unfiltered.confidence if unfiltered.found else None
+        report.decided.append((confidence, item.expect_none, hit))
         _check_verbatim(index, answer, report)
         if item.expect_none:
             report.unanswerable += 1
@@ -171,14 +172,14 @@ def _check_verbatim(index: Index, answer: Answer, report: Report) -> None:
 
 
 def tradeoff_lines(report: Report) -> list[str]:
-    """How min_coverage trades answered questions against honest "not found" answers."""
+    """How min_answerability trades answered questions against honest "not found" answers."""
     if not report.decided:
         return []
-    lines = ["min_coverage trade-off:", "  threshold  none-precision  none-recall  hit@1"]
-    for threshold in (0.0, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7):
+    lines = ["min_answerability trade-off:", "  threshold  none-precision  none-recall  hit@1"]
+    for threshold in (0.0, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7):
         none_right = none_wrong = hits = 0
-        for coverage, expect_none, hit in report.decided:
-            answered = coverage is not None and coverage >= threshold
+        for confidence, expect_none, hit in report.decided:
+            answered = confidence is not None and confidence >= threshold
             if not answered:
                 none_right += expect_none
                 none_wrong += not expect_none

@@ -51,8 +51,18 @@ def citation_block(c: Citation, limit: int = MESSAGE_LIMIT) -> str:
     """One citation as a quote block with its numbered source line."""
     footer = f"\n<b>[{c.n}]</b> {_source_link(c.title, c.url)} · <i>{date_label(c.date)}</i>"
     room = limit - utf16_len(footer) - len("<blockquote></blockquote>")
-    excerpt = _escaped_within(c.excerpt, room)
+    excerpt = _marked(c.excerpt, c.answer_span, room) or _escaped_within(c.excerpt, room)
     return f"<blockquote>{excerpt}</blockquote>{footer}"
+
+
+def _marked(text: str, span: tuple[int, int] | None, limit: int) -> str | None:
+    """The excerpt with its answering sentence in bold, or None when it has none or is
+    too long to show whole."""
+    if span is None or not 0 <= span[0] < span[1] <= len(text):
+        return None
+    start, end = span
+    html = f"{html_text(text[:start])}<b>{html_text(text[start:end])}</b>{html_text(text[end:])}"
+    return html if utf16_len(html) <= limit else None
 
 
 def _source_link(title: str, url: str | None) -> str:

@@ -51,6 +51,7 @@ def to_dict(answer: Answer) -> dict[str, object]:
                 "source": c.source,
                 "url": c.url,
                 "excerpt": c.excerpt,
+                "answer_span": list(c.answer_span) if c.answer_span else None,
                 "score": round(c.score, 4),
             }
             for c in answer.citations

@@ -1,6 +1,7 @@
 """Corpus indexing and retrieval: the public surface used by the bot."""
 
 from .analyzer import AnalyzerSettings, fold
+from .answerability import Reason
 from .dates import DateQuery
 from .documents import Skipped
 from .errors import (
@@ -13,7 +14,9 @@ from .errors import (
     SearchIndexError,
 )
 from .excerpt import ELLIPSIS
+from .question import AnswerType, QueryTerm, Question
 from .quotes import Quote, QuoteResult, exact_phrase, find_quotes, notable_quotes
+from .retrieval import Candidates, Retriever
 from .search import (
     MISSING_NAME,
     NO_DATE_MATCH,
@@ -35,7 +38,9 @@ __all__ = [
     "NO_MATCH",
     "NO_TERMS",
     "AnalyzerSettings",
+    "AnswerType",
     "BuildReport",
+    "Candidates",
     "ConfigurationError",
     "CorpusError",
     "DateQuery",
@@ -47,9 +52,13 @@ __all__ = [
     "IndexSettings",
     "PassageText",
     "ProgressCallback",
+    "QueryTerm",
+    "Question",
     "Quote",
     "QuoteResult",
+    "Reason",
     "ReindexBusyError",
+    "Retriever",
     "SearchIndexError",
     "SearchResult",
     "SearchSettings",

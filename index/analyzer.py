@@ -8,13 +8,14 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+import simplemma
 import Stemmer
 from bm25s import stopwords as _bm25s_stopwords
 
 from .errors import ConfigurationError
 
 # Bumped whenever tokens produced for the same text could change.
-ANALYZER_VERSION = 3
+ANALYZER_VERSION = 4
 
 # Words of NLTK's English list (as bm25s ships it) that carry meaning in questions: place,
 # time and direction ("before the vote", "against the plan", "after the visit"), quantity
@@ -61,7 +62,30 @@ _QUOTE_TABLE = str.maketrans(
     }
 )
 
-_TOKEN_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+# A number with inner separators ("3.12", "40,000") is one token; so is a word with
+# inner apostrophes.
+_TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)+(?![^\W_])|[^\W_]+(?:'[^\W_]+)*")
+_THOUSANDS_RE = re.compile(r"\d{1,3}(?:,\d{3})+")
+# Snowball's language names and simplemma's codes, for the languages both know.
+_LEMMA_LANGUAGES = {
+    "danish": "da",
+    "dutch": "nl",
+    "english": "en",
+    "finnish": "fi",
+    "french": "fr",
+    "german": "de",
+    "hungarian": "hu",
+    "italian": "it",
+    "norwegian": "nb",
+    "portuguese": "pt",
+    "romanian": "ro",
+    "russian": "ru",
+    "spanish": "es",
+    "swedish": "sv",
+    "turkish": "tr",
+}
+# Word forms remembered per analyzer; cleared when this many are held.
+_FORMS_CACHE = 1 << 20
 # The possessive ending, as _word strips it from a token ("V&A's" is "V&A").
 _POSSESSIVE_RE = re.compile(r"(?<=[^\W_])'s(?![^\W_]|'[^\W_])")
 
@@ -89,6 +113,44 @@ def _fold_char(ch: str) -> str:
     if ch.isascii():
         return "'" if ch == "`" else ch.lower()
     return normalize(ch)
+
+
+def soft_fold_map(text: str) -> tuple[str, list[int]]:
+    """Like fold_map, but accents stay (a lemmatizer needs "dijo", "reunió"); lone
+    combining marks are dropped."""
+    if text.isascii():
+        return text.replace("`", "'").lower(), list(range(len(text) + 1))
+    out: list[str] = []
+    offsets: list[int] = []
+    for i, ch in enumerate(text):
+        folded = _soft_fold_char(ch)
+        out.append(folded)
+        offsets.extend([i] * len(folded))
+    offsets.append(len(text))
+    return "".join(out), offsets
+
+
+def _soft_fold_char(ch: str) -> str:
+    if ch.isascii():
+        return "'" if ch == "`" else ch.lower()
+    if unicodedata.combining(ch):
+        return ""
+    return unicodedata.normalize("NFKC", ch).translate(_QUOTE_TABLE).casefold()
+
+
+def soft_fold(text: str) -> str:
+    """soft_fold_map's text alone, computed on the whole string at once."""
+    if text.isascii():
+        return text.replace("`", "'").lower()
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTE_TABLE).casefold()
+    return text.translate(_WITHOUT_MARKS)
+
+
+def strip_marks(text: str) -> str:
+    """Text without accents (combining marks)."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKD", text).translate(_WITHOUT_MARKS)
 
 
 def normalize(text: str) -> str:
@@ -127,6 +189,8 @@ class AnalyzerSettings:
 
     language: str = "english"
     stopwords: bool = True
+    # Word forms from a dictionary (simplemma) before stemming: met/meet, said/say, dijo/decir.
+    lemmatize: bool = True
 
     def __post_init__(self) -> None:
         if self.language not in Stemmer.algorithms():
@@ -140,12 +204,13 @@ class AnalyzerSettings:
         return {
             "language": self.language,
             "stopwords": self.stopwords,
+            "lemmatize": self.lemmatize,
             "version": ANALYZER_VERSION,
         }
 
 
 class Analyzer:
-    """Normalise, tokenize, drop stop words, stem."""
+    """Normalise, tokenize, drop stop words, lemmatize, stem."""
 
     def __init__(self, settings: AnalyzerSettings | None = None) -> None:
         self.settings = settings or AnalyzerSettings()
@@ -155,6 +220,10 @@ class Analyzer:
         if self.settings.stopwords:
             words = _STOPWORD_LISTS.get(language, ())
         self.stopwords = frozenset(normalize(w) for w in words)
+        self._lemma_language = _LEMMA_LANGUAGES.get(language) if self.settings.lemmatize else None
+        # Each word form's index term, or "" for a stop word: most words repeat, and the
+        # dictionary look-up and the stemmer are the costly part of analysis.
+        self._forms: dict[str, str] = {}
 
     @property
     def _stemmer(self) -> Stemmer.Stemmer:
@@ -165,32 +234,52 @@ class Analyzer:
             self._local.stemmer = stemmer
         return stemmer
 
+    def term(self, word: str) -> str:
+        """The index term of one lower-cased word (accents may stay), or "" for a stop word."""
+        term = self._forms.get(word)
+        if term is None:
+            term = self._analyze(word)
+            if len(self._forms) >= _FORMS_CACHE:
+                self._forms.clear()
+            self._forms[word] = term
+        return term
+
+    def _analyze(self, word: str) -> str:
+        plain = _word(strip_marks(word))
+        if plain in self.stopwords:
+            return ""
+        if plain[:1].isdigit():
+            return plain.replace(",", "") if _THOUSANDS_RE.fullmatch(plain) else plain
+        if self._lemma_language is not None:
+            lemma = simplemma.lemmatize(_word(word), lang=self._lemma_language).lower()
+            # A lemma of several words ("gonna") or none is no better than the word.
+            if lemma and _TOKEN_RE.fullmatch(lemma):
+                plain = strip_marks(lemma)
+        return str(self._stemmer.stemWord(plain))
+
     def words(self, text: str) -> list[str]:
         """Normalised word and number tokens, stop words removed, not stemmed."""
         text = _without_possessives(normalize(text))
         return [w for w in _TOKEN_RE.findall(text) if w not in self.stopwords]
 
-    def stem(self, words: list[str]) -> list[str]:
-        """Stem already normalised words."""
-        return list(self._stemmer.stemWords(words))
-
     def term_spans(self, text: str) -> list[tuple[int, int, str]]:
         """Each index term of a text with its character span in that text."""
-        folded, offsets = fold_map(text)
-        found = [(m.start(), _word(m.group())) for m in _TOKEN_RE.finditer(folded)]
-        kept = [(start, word) for start, word in found if word not in self.stopwords]
-        stems = self.stem([word for _, word in kept])
-        return [
-            (offsets[start], offsets[start + len(word) - 1] + 1, stem)
-            for (start, word), stem in zip(kept, stems, strict=True)
-        ]
+        folded, offsets = soft_fold_map(text)
+        out: list[tuple[int, int, str]] = []
+        for match in _TOKEN_RE.finditer(folded):
+            word = match.group()
+            term = self.term(word)
+            if term:
+                size = len(_word(word))
+                out.append((offsets[match.start()], offsets[match.start() + size - 1] + 1, term))
+        return out
 
     def terms(self, text: str) -> list[str]:
         """The index terms of a text, in order, with repeats."""
-        return self.stem(self.words(text))
+        terms = map(self.term, _TOKEN_RE.findall(soft_fold(text)))
+        return [t for t in terms if t]
 
     def term_set(self, text: str) -> frozenset[str]:
         """The distinct index terms of a text: set(terms(text)), with less work per word."""
-        words = set(_TOKEN_RE.findall(_without_possessives(normalize(text))))
-        words -= self.stopwords
-        return frozenset(self._stemmer.stemWords(list(words)) if words else ())
+        words = set(_TOKEN_RE.findall(soft_fold(text)))
+        return frozenset(self.term(w) for w in words) - {""}

@@ -158,7 +158,8 @@ def _apply(
         return None, first, f"before {label}"
     if prep in ("after", "later than"):
         return after, None, f"after {label}"
-    if prep in ("since", "from", "as of"):
+    # "News from 2025" asks for 2025; "from … to …" is a range, read elsewhere.
+    if prep in ("since", "as of"):
         return first, None, f"since {label}"
     if prep in ("until", "till", "up to", "by"):
         return None, after, f"until {label}"

@@ -96,7 +96,7 @@ def test_sources_lists_titles_and_dates(tmp_path: Path, capsys: pytest.CaptureFi
         ("[telegram]\nadmin_ids = ['me']\n", "telegram.admin_ids"),
         ("[retrieval]\nk1 = 'high'\n", "retrieval.k1"),
         ("[retrieval]\nlanguage = 'klingon'\n", "retrieval.language"),
-        ("[retrieval]\nmin_coverage = 3\n", "retrieval.min_coverage"),
+        ("[retrieval]\nmin_answerability = 3\n", "retrieval.min_answerability"),
         ("[index]\npath = 5\n", "index.path"),
         ("[nonsense]\n", "nonsense"),
         ("[corpus\n", "not valid TOML"),

@@ -16,7 +16,8 @@ D = dt.date
     ("question", "start", "end", "order"),
     [
         ("what was said in January 2026?", D(2026, 1, 1), D(2026, 2, 1), None),
-        ("news from jan. 2026", D(2026, 1, 1), None, None),
+        ("news from jan. 2026", D(2026, 1, 1), D(2026, 2, 1), None),
+        ("news from 2025", D(2025, 1, 1), D(2026, 1, 1), None),
         ("what happened before December?", None, D(2025, 12, 1), None),
         ("anything after 2025-11-30", D(2025, 12, 1), None, None),
         ("the latest on Colombia", None, None, "latest"),

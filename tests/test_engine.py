@@ -32,7 +32,8 @@ from index.engine import (
     _Entries,
     open_engine,
 )
-from index.search import _best_first
+from index.question import QueryTerm
+from index.retrieval import Bm25Retriever
 from index.store import Store
 from tests.conftest import SEEDS, WriteCorpus
 
@@ -155,27 +156,20 @@ def test_fallback_sort_matches_the_packed_sort() -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(
-    values=st.lists(
-        st.tuples(st.integers(0, 2), st.sampled_from([0.0, 0.5, 1.5, 2.0]), st.integers(1, 3)),
-        min_size=1,
-        max_size=40,
-    ),
-    named=st.booleans(),
-    k=st.integers(1, 45),
-)
-def test_best_first_is_the_head_of_a_full_sort(
-    values: list[tuple[int, float, int]], named: bool, k: int
+@given(docs=docs_strategy, query=query_strategy, k=st.integers(1, 30))
+def test_bm25_candidates_are_the_head_of_a_full_sort(
+    docs: list[list[str]], query: list[str], k: int
 ) -> None:
-    names = np.array([v[0] for v in values], dtype=np.int64) if named else None
-    scores = np.array([v[1] for v in values])
-    coverage = np.array([float(v[2]) for v in values])
-    rows = np.arange(len(values))[:: 1 if k % 2 else -1].copy()  # any candidate order
-    expected = sorted(
-        rows.tolist(),
-        key=lambda r: (-(names[r] if names is not None else 0), -scores[r], -coverage[r], r),
-    )
-    assert _best_first(rows, names, scores, coverage, k).tolist() == expected[:k]
+    matrix = TermMatrix.from_docs(docs)
+    engine = open_engine(matrix, "sparse")
+    ids = np.arange(100, 100 + matrix.size, dtype=np.int64)
+    terms = [QueryTerm(w, frozenset({w}), engine.df(w), 1.0) for w in dict.fromkeys(query)]
+    found = Bm25Retriever(engine, ids).candidates(terms, k, None)
+    scores = engine.scores([t.word for t in terms])
+    holding = [r for r, doc in enumerate(docs) if set(doc) & set(query)]
+    expected = sorted(holding, key=lambda r: (-scores[r], r))[:k]
+    assert found.ids.tolist() == [100 + r for r in expected]
+    assert found.scores.tolist() == [scores[r] for r in expected]
 
 
 def assert_same_matrix(a: TermMatrix, b: TermMatrix) -> None:

@@ -49,7 +49,7 @@ async def test_dated_source_shows_its_date(env: Env) -> None:
 
 
 async def test_unanswerable_question_says_so(env: Env) -> None:
-    [reply] = await reply_to(env.server, api.text_update("What is the capital of Australia?"))
+    [reply] = await reply_to(env.server, api.text_update("how do I bake sourdough bread?"))
     assert reply.params["text"] == "The sources do not answer this question."
     assert "reply_markup" not in reply.params
 

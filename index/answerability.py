@@ -1,0 +1,106 @@
+"""Whether the sources answer a question at all: one calibrated decision, made where the
+answer would be (the best passages read with their document context), not corpus-wide.
+
+The evidence is two numbers: the share of the question's weight one of the best passages
+holds (informative words weigh more; words the corpus lacks are weighed by how common they
+are in the language) and the share of that weight no passage holds at all. A logistic
+model turns them into the probability that the sources answer; its coefficients were
+fitted on a tuning split (`python bench/calibrate.py`, see BENCHMARKS.md) and are reported
+on another. (The best passage's BM25 score per unit of weight was tried as a third input
+and dropped: it grows with term repeats and with the corpus's size, not with relevance.)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .question import QueryTerm
+from .ranking import Ranked
+
+# The decision looks at this many of the best-ranked passages.
+DECIDING_PASSAGES = 5
+# Absent words carrying at least this share of the question's weight are named to the user.
+NAMED_MISSING_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Model:
+    """Logistic coefficients of the evidence, and the intercept."""
+
+    coverage: float
+    absent: float
+    intercept: float
+
+
+# Fitted by bench/calibrate.py on the tuning split (SQuAD split-half articles 0-23 and
+# tests/gold/tuning.jsonl); figures for the other split are in BENCHMARKS.md.
+MODEL = Model(coverage=3.996, absent=-1.043, intercept=-1.45)
+
+
+class Reason(StrEnum):
+    """Why a question is not answered."""
+
+    NO_TERMS = "no_terms"
+    MISSING_NAME = "missing_name"
+    NO_MATCH = "no_match"
+    NO_DATE_MATCH = "no_date_match"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the decision is made from."""
+
+    coverage: float
+    absent: float
+
+    def confidence(self, model: Model = MODEL) -> float:
+        """The probability that the sources answer the question."""
+        z = model.coverage * self.coverage + model.absent * self.absent + model.intercept
+        return 1 / (1 + math.exp(-z))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Answered or not, why not, and the evidence."""
+
+    found: bool
+    evidence: Evidence
+    reason: Reason | None = None
+    missing: tuple[str, ...] = ()
+
+    @property
+    def confidence(self) -> float:
+        """The probability that the sources answer the question."""
+        return self.evidence.confidence()
+
+
+NOTHING = Evidence(0.0, 1.0)
+
+
+def decide(terms: Sequence[QueryTerm], ranked: Ranked, threshold: float) -> Decision:
+    """Found when the evidence from the best passages makes an answer likely enough and the
+    sources hold every number the question names."""
+    total = sum(t.weight for t in terms)
+    absent = sum(t.weight for t in terms if t.df == 0) / total if total > 0 else 1.0
+    top = min(len(ranked), DECIDING_PASSAGES)
+    coverage = float(ranked.coverage[:top].max()) if top else 0.0
+    evidence = Evidence(coverage, absent)
+    # A number or version asked about must match: 3.12 is not 2.7.
+    numbers = tuple(t.word for t in terms if t.number and t.df == 0)
+    if numbers:
+        return Decision(False, evidence, Reason.MISSING_NAME, numbers)
+    if top and evidence.confidence() >= threshold:
+        return Decision(True, evidence)
+    return _not_found(terms, total, evidence)
+
+
+def _not_found(terms: Sequence[QueryTerm], total: float, evidence: Evidence) -> Decision:
+    absent = tuple(t.word for t in terms if t.df == 0)
+    # Names and numbers the sources lack are worth telling the user ("Brazil", "2019").
+    names = tuple(t.word for t in terms if t.df == 0 and (t.number or t.word[:1].isupper()))
+    if names and evidence.absent >= NAMED_MISSING_SHARE:
+        return Decision(False, evidence, Reason.MISSING_NAME, names)
+    return Decision(False, evidence, Reason.NO_MATCH, absent)

@@ -1,0 +1,63 @@
+"""Ranking the candidate passages: retriever score and how much of the question a passage,
+read with its document context, holds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .context import DocumentContext
+from .question import QueryTerm
+
+
+@dataclass(frozen=True)
+class RankingSettings:
+    """How candidates are ordered."""
+
+    # A word found only in a passage's context (title, lead, previous passage) counts this
+    # much of a word in the passage itself.
+    context_weight: float = 0.5
+    # Weight of the question's covered share beside the retriever's normalised score.
+    coverage_weight: float = 1.0
+
+
+@dataclass(frozen=True, eq=False)
+class Ranked:
+    """Candidate rows best first, with what each holds of the question."""
+
+    rows: NDArray[np.intp]
+    scores: NDArray[np.float64]
+    # Share of the question's weight each row holds, context counted at context_weight.
+    coverage: NDArray[np.float64]
+    # Per row and question term: held by the passage itself / only by its context.
+    direct: NDArray[np.bool_]
+    context: NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def rank(
+    terms: Sequence[QueryTerm],
+    total_weight: float,
+    rows: NDArray[np.intp],
+    scores: NDArray[np.float64],
+    context: DocumentContext,
+    postings: Callable[[frozenset[str]], NDArray[np.int32]],
+    settings: RankingSettings,
+) -> Ranked:
+    """Order candidate rows by score and coverage, best first."""
+    direct = np.zeros((len(rows), len(terms)), dtype=bool)
+    around = np.zeros((len(rows), len(terms)), dtype=bool)
+    for j, term in enumerate(terms):
+        direct[:, j], around[:, j] = context.presence(rows, postings(term.stems), term.stems)
+    weights = np.array([t.weight for t in terms])
+    held = direct @ weights + settings.context_weight * (around @ weights)
+    coverage = held / total_weight if total_weight > 0 else np.zeros(len(rows))
+    top = float(scores.max()) if len(scores) else 0.0
+    final = (scores / top if top > 0 else scores) + settings.coverage_weight * coverage
+    order = np.lexsort((rows, -coverage, -final))
+    return Ranked(rows[order], scores[order], coverage[order], direct[order], around[order])
