@@ -23,6 +23,8 @@ class Citation:
     excerpt: str
     score: float
     passage_id: int
+    # The page the excerpt starts on, for sources with pages (PDF); None otherwise.
+    page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ def compose(result: SearchResult) -> Answer:
             excerpt=hit.excerpt,
             score=hit.score,
             passage_id=hit.passage_id,
+            page=hit.source.page_at(hit.excerpt_spans[0][0] if hit.excerpt_spans else hit.start),
         )
         for i, hit in enumerate(result.hits)
     )
@@ -80,6 +83,11 @@ def _not_found_text(result: SearchResult) -> str:
         names = ", ".join(f"“{m}”" for m in result.missing)
         return f"{NOT_FOUND} None of the sources mentions {names}."
     return NOT_FOUND
+
+
+def page_label(page: int | None) -> str:
+    """A page reference as shown in citations ("p. 4"), or nothing."""
+    return f"p. {page}" if page is not None else ""
 
 
 def date_label(date: dt.date | None) -> str:

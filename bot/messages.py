@@ -8,7 +8,7 @@ from html import escape
 
 from index import PassageText, Quote, Source
 
-from .answer import Answer, Citation, date_label
+from .answer import Answer, Citation, date_label, page_label
 
 MESSAGE_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
@@ -49,7 +49,8 @@ def html_text(text: str) -> str:
 
 def citation_block(c: Citation, limit: int = MESSAGE_LIMIT) -> str:
     """One citation as a quote block with its numbered source line."""
-    footer = f"\n<b>[{c.n}]</b> {_source_link(c.title, c.url)} · <i>{date_label(c.date)}</i>"
+    page = f" · {page_label(c.page)}" if c.page is not None else ""
+    footer = f"\n<b>[{c.n}]</b> {_source_link(c.title, c.url)}{page} · <i>{date_label(c.date)}</i>"
     room = limit - utf16_len(footer) - len("<blockquote></blockquote>")
     excerpt = _escaped_within(c.excerpt, room)
     return f"<blockquote>{excerpt}</blockquote>{footer}"

@@ -2,7 +2,8 @@
 
 from .analyzer import AnalyzerSettings, fold
 from .dates import DateQuery
-from .documents import Skipped
+from .documents import Document, Skipped
+from .documents import parse as read_document
 from .errors import (
     ConfigurationError,
     CorpusError,
@@ -14,6 +15,8 @@ from .errors import (
 )
 from .excerpt import ELLIPSIS
 from .quotes import Quote, QuoteResult, exact_phrase, find_quotes, notable_quotes
+from .readers import SUFFIXES, looks_like
+from .readers.metadata import path_date
 from .search import (
     MISSING_NAME,
     NO_DATE_MATCH,
@@ -34,11 +37,13 @@ __all__ = [
     "NO_DATE_MATCH",
     "NO_MATCH",
     "NO_TERMS",
+    "SUFFIXES",
     "AnalyzerSettings",
     "BuildReport",
     "ConfigurationError",
     "CorpusError",
     "DateQuery",
+    "Document",
     "Hit",
     "Index",
     "IndexCorruptError",
@@ -59,5 +64,8 @@ __all__ = [
     "exact_phrase",
     "find_quotes",
     "fold",
+    "looks_like",
     "notable_quotes",
+    "path_date",
+    "read_document",
 ]
