@@ -4,6 +4,7 @@ from .analyzer import AnalyzerSettings, fold
 from .dates import DateQuery
 from .documents import Document, Skipped
 from .documents import parse as read_document
+from .documents import scan as scan_corpus
 from .errors import (
     ConfigurationError,
     CorpusError,
@@ -68,4 +69,5 @@ __all__ = [
     "notable_quotes",
     "path_date",
     "read_document",
+    "scan_corpus",
 ]
