@@ -106,6 +106,8 @@ def quote_block(quote: Quote, n: int | None = None) -> str:
     """A verbatim quote with its citation."""
     number = f"<b>[{n}]</b> " if n is not None else ""
     footer = f"\n{number}{_source_link(quote.source.title, quote.source.url)}"
+    if quote.page is not None:
+        footer += f" · {page_label(quote.page)}"
     footer += f" · <i>{date_label(quote.source.date)}</i>"
     room = MESSAGE_LIMIT - utf16_len(footer) - len("<blockquote></blockquote>")
     return f"<blockquote>{_escaped_within(quote.text, room)}</blockquote>{footer}"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import render
+from bot import messages, render
 from bot.answer import ask
 from bot.corpus import report_lines
-from index import Index, IndexSettings, build_index
+from index import Index, IndexSettings, build_index, find_quotes
 from index.documents import Document, Skipped, parse
 from tests.make_docs import scanned_pdf, text_pdf, word_document
 
@@ -296,6 +296,10 @@ def test_pdf_page_numbers_reach_every_rendering(formats_corpus: Path, tmp_path: 
         assert json.loads(render.to_json(answer))["citations"][0]["page"] == 3
         html = render.to_html(answer)[0]
         assert "Annual report of the river cooperative · p. 3 · <i>2024-03-14</i>" in html
+        [quote] = find_quotes(index, '"a second threshing machine"').quotes
+        assert quote.page == 3
+        assert "river cooperative · p. 3 · <i>2024-03-14</i>" in messages.quote_block(quote)
+        assert find_quotes(index, "Rosa Quispe president").quotes[0].page == 4
         other = ask(index, "What did the council approve for the school?").citations[0]
         assert other.page is None
         assert " p. " not in render.citation_line(other)
