@@ -25,6 +25,8 @@ class Citation:
     passage_id: int
     # Where the answering sentence is in excerpt, as [start, end) offsets.
     answer_span: tuple[int, int] | None = None
+    # The page the excerpt starts on, for sources with pages (PDF); None otherwise.
+    page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ def compose(result: SearchResult) -> Answer:
             score=hit.score,
             passage_id=hit.passage_id,
             answer_span=hit.answer_span,
+            page=hit.source.page_at(hit.excerpt_spans[0][0] if hit.excerpt_spans else hit.start),
         )
         for i, hit in enumerate(result.hits)
     )
@@ -83,6 +86,11 @@ def _not_found_text(result: SearchResult) -> str:
         names = ", ".join(f"“{m}”" for m in result.missing)
         return f"{NOT_FOUND} None of the sources mentions {names}."
     return NOT_FOUND
+
+
+def page_label(page: int | None) -> str:
+    """A page reference as shown in citations ("p. 4"), or nothing."""
+    return f"p. {page}" if page is not None else ""
 
 
 def date_label(date: dt.date | None) -> str:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import datetime as dt
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,7 +18,7 @@ from tqdm import tqdm
 from index import SearchIndexError
 
 from . import config as configmod
-from . import evaluate, logs, render
+from . import evaluate, logs, render, sources
 from .answer import ask, date_label
 from .config import Config, ConfigError
 from .corpus import build, open_index, report_lines
@@ -95,6 +98,42 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _cmd_add(args: argparse.Namespace, config: Config) -> int:
+    target: str = args.target
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", target):
+        page = asyncio.run(sources.fetch(target, config.sources))
+        index = open_index(config)
+        try:
+            known = {s.url: s.path for s in index.sources() if s.url}
+        finally:
+            index.close()
+        now = dt.datetime.now(dt.UTC)
+        saved = sources.save_page(config.corpus, config.sources, page, now, known)
+    else:
+        path = Path(target)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"add: {target!r} cannot be read: {exc.strerror or exc}") from None
+        saved = sources.save_file(config.corpus, config.sources, path.name, data)
+    report = build(config)
+    reason = sources.not_indexed(saved, [(s.path, s.reason) for s in report.skipped])
+    if reason is not None:
+        sources.discard(config.corpus, saved)
+        raise sources.AddError(f"{saved.path} was not added: {reason}")
+    print(sources.describe(saved))
+    print("\n".join(report_lines(report)))
+    return 0
+
+
+def _cmd_remove(args: argparse.Namespace, config: Config) -> int:
+    moved = sources.remove(config.corpus, config.sources, args.path)
+    report = build(config)
+    print(f"Removed {args.path}; moved to {moved}")
+    print("\n".join(report_lines(report)))
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace, config: Config) -> int:
     from telegram.error import InvalidToken, NetworkError
 
@@ -130,7 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--config", type=Path, help="TOML config file (default: config.toml if present)"
     )
-    common.add_argument("--corpus", type=Path, help="folder of .txt and .md sources")
+    common.add_argument(
+        "--corpus", type=Path, help="corpus folder (.txt, .md, .html, .pdf, .docx sources)"
+    )
     common.add_argument("--db", type=Path, help="index file (SQLite)")
     common.add_argument("-v", "--verbose", action="store_true", help="log more detail")
 
@@ -148,6 +189,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--limit", type=_positive, help="how many citations (default from config)")
     p.set_defaults(func=_cmd_ask)
+
+    p = sub.add_parser(
+        "add", parents=[common], help="add a file or a link to the corpus, then index"
+    )
+    p.add_argument("target", help="a .txt/.md/.html/.pdf/.docx file, or an http(s) link")
+    p.set_defaults(func=_cmd_add)
+
+    p = sub.add_parser(
+        "remove", parents=[common], help="move a source to the trash folder, then index"
+    )
+    p.add_argument("path", help="the source's path in the corpus, e.g. inbox/report.pdf")
+    p.set_defaults(func=_cmd_remove)
 
     p = sub.add_parser("run", parents=[common], help="run the Telegram bot")
     p.set_defaults(func=_cmd_run)
@@ -189,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = configmod.load(args.config, corpus=args.corpus, db=args.db)
         command: Command = args.func
         return command(args, config)
-    except (ConfigError, SearchIndexError, evaluate.GoldSetError) as exc:
+    except (ConfigError, SearchIndexError, evaluate.GoldSetError, sources.AddError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

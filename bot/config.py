@@ -6,7 +6,8 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from index import AnalyzerSettings, IndexSettings, SearchSettings
@@ -35,6 +36,20 @@ class TelegramConfig:
 
 
 @dataclass(frozen=True)
+class SourcesConfig:
+    """Adding sources from the chat or the command line, and taking them out."""
+
+    # Folders under the corpus: where added sources are saved, where removed ones go.
+    inbox: str = "inbox"
+    trash: str = ".trash"
+    max_upload_bytes: int = 20 * 1024 * 1024
+    fetch_timeout: float = 20.0
+    fetch_max_bytes: int = 5 * 1024 * 1024
+    # Networks a link may lead to although they are private or loopback ("127.0.0.0/8").
+    allowed_networks: tuple[IPv4Network | IPv6Network, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything the program needs, resolved and checked."""
 
@@ -45,6 +60,7 @@ class Config:
     search: SearchSettings = field(default_factory=SearchSettings)
     max_citations: int = 3
     source: Path | None = None
+    sources: SourcesConfig = field(default_factory=SourcesConfig)
 
 
 # Every key the file may hold, with the TOML type it must have.
@@ -61,6 +77,14 @@ _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
     },
     "corpus": {"path": str, "max_file_mb": (int, float)},
     "index": {"path": str},
+    "sources": {
+        "inbox": str,
+        "trash": str,
+        "max_upload_mb": (int, float),
+        "fetch_timeout": (int, float),
+        "fetch_max_mb": (int, float),
+        "allowed_networks": list,
+    },
     "retrieval": {
         "language": str,
         "stopwords": bool,
@@ -108,6 +132,7 @@ def load(
     cp = data.get("corpus", {})
     ix = data.get("index", {})
     rt = data.get("retrieval", {})
+    sources = _sources(data.get("sources", {}))
 
     admin_ids = tg.get("admin_ids", [])
     if not all(isinstance(a, int) and not isinstance(a, bool) for a in admin_ids):
@@ -175,12 +200,55 @@ def load(
         search=search,
         max_citations=max_citations,
         source=source,
+        sources=sources,
     )
     if corpus is not None:
         config = replace(config, corpus=corpus)
     if db is not None:
         config = replace(config, index_path=db)
     return config
+
+
+def _sources(sc: dict[str, Any]) -> SourcesConfig:
+    folders: dict[str, str] = {}
+    for key, default in (("inbox", "inbox"), ("trash", ".trash")):
+        value = sc.get(key, default)
+        parts = PurePosixPath(value).parts
+        if not parts or PurePosixPath(value).is_absolute() or ".." in parts or "\\" in value:
+            raise ConfigError(
+                f"sources.{key}: must be a folder inside the corpus, such as {default!r}"
+            )
+        folders[key] = PurePosixPath(value).as_posix()
+    if folders["inbox"].startswith("."):
+        raise ConfigError("sources.inbox: a folder starting with '.' is never indexed")
+    if not folders["trash"].startswith("."):
+        raise ConfigError("sources.trash: must start with '.' so that it is never indexed")
+    limits: dict[str, float] = {}
+    for name, fallback, top in (
+        ("max_upload_mb", 20, 2000),
+        ("fetch_max_mb", 5, 200),
+        ("fetch_timeout", 20, 600),
+    ):
+        number = sc.get(name, fallback)
+        if not 0 < number <= top:
+            raise ConfigError(f"sources.{name}: must be above 0 and at most {top}")
+        limits[name] = number
+    networks = []
+    for value in sc.get("allowed_networks", []):
+        try:
+            networks.append(ip_network(value, strict=False))
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"sources.allowed_networks: {value!r} is not a network such as '127.0.0.0/8'"
+            ) from None
+    return SourcesConfig(
+        inbox=folders["inbox"],
+        trash=folders["trash"],
+        max_upload_bytes=int(limits["max_upload_mb"] * 1024 * 1024),
+        fetch_max_bytes=int(limits["fetch_max_mb"] * 1024 * 1024),
+        fetch_timeout=float(limits["fetch_timeout"]),
+        allowed_networks=tuple(networks),
+    )
 
 
 def _path(base: Path, value: str) -> Path:

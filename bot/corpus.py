@@ -38,7 +38,9 @@ def report_lines(report: BuildReport, limit: int = 50) -> list[str]:
         f"{len(report.removed)} removed, {report.unchanged} unchanged, "
         f"{len(report.skipped)} skipped."
     ]
+    lines.extend(date_lines(report))
     groups = (
+        ("undated", [f"{path}: {note} is not a date" for path, note in report.undated_notes]),
         ("skipped", [f"{s.path}: {s.reason}" for s in report.skipped]),
         ("added", list(report.added)),
         ("changed", list(report.changed)),
@@ -49,3 +51,26 @@ def report_lines(report: BuildReport, limit: int = 50) -> list[str]:
         if len(items) > limit:
             lines.append(f"  … and {len(items) - limit} more {label}")
     return lines
+
+
+DATE_SOURCES = (
+    "front matter (date, published, pubDate, created; updated and lastmod kept apart), "
+    "a leading date line, page or document metadata, the file name (2024-02-13-…) "
+    "or year/month/day folders"
+)
+
+
+def date_lines(report: BuildReport) -> list[str]:
+    """How many sources are dated, from where, and how many are not."""
+    if not report.sources:
+        return []
+    origins = ", ".join(f"{origin} {n}" for origin, n in report.dated_by)
+    dated = report.sources - report.undated
+    line = f"Dates: {dated} of {report.sources} source(s) dated"
+    line += f" ({origins})." if origins else "."
+    if report.undated:
+        line += (
+            f" {report.undated} of {report.sources} source(s) have no date; "
+            f"dates are read from {DATE_SOURCES}."
+        )
+    return [line]

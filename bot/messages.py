@@ -8,7 +8,7 @@ from html import escape
 
 from index import PassageText, Quote, Source
 
-from .answer import Answer, Citation, date_label
+from .answer import Answer, Citation, date_label, page_label
 
 MESSAGE_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
@@ -49,7 +49,8 @@ def html_text(text: str) -> str:
 
 def citation_block(c: Citation, limit: int = MESSAGE_LIMIT) -> str:
     """One citation as a quote block with its numbered source line."""
-    footer = f"\n<b>[{c.n}]</b> {_source_link(c.title, c.url)} · <i>{date_label(c.date)}</i>"
+    page = f" · {page_label(c.page)}" if c.page is not None else ""
+    footer = f"\n<b>[{c.n}]</b> {_source_link(c.title, c.url)}{page} · <i>{date_label(c.date)}</i>"
     room = limit - utf16_len(footer) - len("<blockquote></blockquote>")
     excerpt = _marked(c.excerpt, c.answer_span, room) or _escaped_within(c.excerpt, room)
     return f"<blockquote>{excerpt}</blockquote>{footer}"
@@ -115,6 +116,8 @@ def quote_block(quote: Quote, n: int | None = None) -> str:
     """A verbatim quote with its citation."""
     number = f"<b>[{n}]</b> " if n is not None else ""
     footer = f"\n{number}{_source_link(quote.source.title, quote.source.url)}"
+    if quote.page is not None:
+        footer += f" · {page_label(quote.page)}"
     footer += f" · <i>{date_label(quote.source.date)}</i>"
     room = MESSAGE_LIMIT - utf16_len(footer) - len("<blockquote></blockquote>")
     return f"<blockquote>{_escaped_within(quote.text, room)}</blockquote>{footer}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 
-from .answer import Answer, Citation, date_label
+from .answer import Answer, Citation, date_label, page_label
 from .messages import answer_messages
 
 
@@ -33,8 +33,9 @@ def to_text(answer: Answer, width: int = 88) -> str:
 
 
 def citation_line(c: Citation) -> str:
-    """Title, date and file of a citation, on one line."""
-    return f"{c.title} · {date_label(c.date)} · {c.source}"
+    """Title, page, date and file of a citation, on one line."""
+    parts = (c.title, page_label(c.page), date_label(c.date), c.source)
+    return " · ".join(p for p in parts if p)
 
 
 def to_dict(answer: Answer) -> dict[str, object]:
@@ -50,6 +51,7 @@ def to_dict(answer: Answer) -> dict[str, object]:
                 "date": c.date.isoformat() if c.date else None,
                 "source": c.source,
                 "url": c.url,
+                "page": c.page,
                 "excerpt": c.excerpt,
                 "answer_span": list(c.answer_span) if c.answer_span else None,
                 "score": round(c.score, 4),

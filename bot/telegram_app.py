@@ -36,7 +36,7 @@ from telegram.ext import (
 
 from index import NO_TERMS, ReindexBusyError, SearchIndexError
 
-from . import logs, messages
+from . import logs, messages, sources_chat
 from .answer import Answer
 from .config import Config
 from .corpus import report_lines
@@ -105,6 +105,7 @@ def build_application(config: Config) -> Application:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("quote", on_quote, filters=only_new))
     app.add_handler(CommandHandler("sources", on_sources, filters=only_new))
     app.add_handler(CommandHandler("reindex", on_reindex, filters=only_new))
+    sources_chat.register(app)
     app.add_handler(MessageHandler(only_new & filters.TEXT & ~filters.COMMAND, on_text))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_handler(InlineQueryHandler(on_inline))

@@ -3,7 +3,9 @@
 from .analyzer import AnalyzerSettings, fold
 from .answerability import Reason
 from .dates import DateQuery
-from .documents import Skipped
+from .documents import Document, Skipped
+from .documents import parse as read_document
+from .documents import scan as scan_corpus
 from .errors import (
     ConfigurationError,
     CorpusError,
@@ -16,6 +18,8 @@ from .errors import (
 from .excerpt import ELLIPSIS
 from .question import AnswerType, QueryTerm, Question
 from .quotes import Quote, QuoteResult, exact_phrase, find_quotes, notable_quotes
+from .readers import SUFFIXES, looks_like
+from .readers.metadata import path_date
 from .retrieval import Candidates, Retriever
 from .search import (
     MISSING_NAME,
@@ -37,6 +41,7 @@ __all__ = [
     "NO_DATE_MATCH",
     "NO_MATCH",
     "NO_TERMS",
+    "SUFFIXES",
     "AnalyzerSettings",
     "AnswerType",
     "BuildReport",
@@ -44,6 +49,7 @@ __all__ = [
     "ConfigurationError",
     "CorpusError",
     "DateQuery",
+    "Document",
     "Hit",
     "Index",
     "IndexCorruptError",
@@ -68,5 +74,9 @@ __all__ = [
     "exact_phrase",
     "find_quotes",
     "fold",
+    "looks_like",
     "notable_quotes",
+    "path_date",
+    "read_document",
+    "scan_corpus",
 ]

@@ -1,8 +1,9 @@
-"""Reading corpus files: text, title, date and source link, or a reason to skip."""
+"""Finding and reading corpus files: text, title, dates and link, or a reason to skip."""
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import os
 import re
@@ -10,20 +11,21 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from . import readers
 from .errors import CorpusError
+from .readers import DateOrigin, Extracted, Unreadable
+from .readers import metadata as meta
 from .text import first_sentence_end
 
-SUFFIXES = (".txt", ".md")
+SUFFIXES = readers.SUFFIXES
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
 TITLE_CHARS = 80
+# Folders nested deeper than this under the corpus are skipped, with the reason.
+MAX_DEPTH = 64
 
-_DATE_MARKER_RE = re.compile(r"\s*date:?[ \t]+(\d{4}-\d{2}-\d{2})(?![\d-])[ \t]*\n?[ \t]*", re.I)
-_FRONT_MATTER_RE = re.compile(r"---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 _HEADING_RE = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
 _LEADING_SPACE_RE = re.compile(r"\s*")
-_ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_UNPRINTABLE_RE = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,12 @@ class Document:
     sha256: str
     size: int
     mtime_ns: int
+    updated: dt.date | None = None
+    date_origin: DateOrigin = DateOrigin.NONE
+    # Offsets in text where pages 1, 2, … start; empty for formats without pages.
+    pages: tuple[int, ...] = ()
+    # Why a source is undated although it states something like a date.
+    date_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,11 @@ class FileEntry:
 
 
 def scan(corpus: Path) -> tuple[list[FileEntry], list[Skipped]]:
-    """List the .txt and .md files under the corpus folder, at any depth."""
+    """List the readable source files under the corpus folder, at any depth.
+
+    Only the corpus folder itself can fail the scan; a folder or file that cannot be
+    listed, a link loop or a folder nested too deep is skipped with the reason.
+    """
     if not corpus.exists():
         raise CorpusError(
             f"corpus folder {str(corpus)!r} does not exist; create it or set corpus.path"
@@ -70,155 +82,165 @@ def scan(corpus: Path) -> tuple[list[FileEntry], list[Skipped]]:
             f"corpus path {str(corpus)!r} is not a folder; set corpus.path to a folder"
         )
     root = corpus.resolve()
+    try:
+        with os.scandir(root):
+            pass
+    except OSError as exc:
+        raise CorpusError(
+            f"corpus folder {str(corpus)!r} cannot be read ({exc.strerror or exc}); "
+            "check its permissions"
+        ) from None
     entries: list[FileEntry] = []
     skipped: list[Skipped] = []
-
-    def unreadable(exc: OSError) -> None:
-        rel = Path(exc.filename or root).relative_to(root).as_posix() if exc.filename else "."
-        skipped.append(Skipped(rel, f"folder cannot be read: {exc.strerror or exc}"))
-
-    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=False):
-        base = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in list(dirnames):
-            if (base / name).is_symlink():
-                rel = (base / name).relative_to(root).as_posix()
-                skipped.append(Skipped(rel, "symbolic link to a folder, not followed"))
-                dirnames.remove(name)
-        for name in sorted(filenames):
-            if name.startswith("."):
+    # Depth first without recursion: a folder nested thousands deep costs one list entry each.
+    stack: list[tuple[str, int]] = [("", 0)]
+    while stack:
+        rel_dir, depth = stack.pop()
+        folder = root / rel_dir if rel_dir else root
+        try:
+            with os.scandir(folder) as it:
+                items = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append(Skipped(_shown(rel_dir), f"folder cannot be read: {_why(exc)}"))
+            continue
+        subfolders: list[str] = []
+        for item in items:
+            if item.name.startswith("."):
                 continue
-            full = base / name
-            rel = full.relative_to(root).as_posix()
-            if not name.lower().endswith(SUFFIXES):
-                skipped.append(Skipped(rel, "not a .txt or .md file"))
-                continue
-            if full.is_symlink():
-                target = full.resolve()
-                if not target.is_relative_to(root):
-                    skipped.append(
-                        Skipped(rel, "symbolic link leading outside the corpus, not followed")
-                    )
-                    continue
-            try:
-                st = full.stat()
-            except OSError as exc:
-                skipped.append(Skipped(rel, f"cannot be read: {exc.strerror or exc}"))
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                skipped.append(Skipped(rel, "not a regular file"))
-                continue
-            entries.append(FileEntry(rel, full, st.st_size, st.st_mtime_ns))
+            rel = f"{rel_dir}/{item.name}" if rel_dir else item.name
+            found = _entry(root, rel, item)
+            if isinstance(found, Skipped):
+                skipped.append(found)
+            elif isinstance(found, FileEntry):
+                entries.append(found)
+            elif depth + 1 >= MAX_DEPTH:
+                skipped.append(
+                    Skipped(_shown(rel), f"folder nested deeper than {MAX_DEPTH} levels, not read")
+                )
+            else:
+                subfolders.append(rel)
+        stack.extend((sub, depth + 1) for sub in reversed(subfolders))
+    entries.sort(key=lambda e: e.path)
     return entries, skipped
 
 
+def _entry(root: Path, rel: str, item: os.DirEntry[str]) -> FileEntry | Skipped | None:
+    """A source file, a reason to skip, or None for a folder to descend into."""
+    shown = _shown(rel)
+    try:
+        if item.is_symlink():
+            target = Path(os.path.realpath(item.path))
+            if item.is_dir():
+                return Skipped(shown, "symbolic link to a folder, not followed")
+            if not target.is_relative_to(root):
+                return Skipped(shown, "symbolic link leading outside the corpus, not followed")
+        elif item.is_dir(follow_symlinks=False):
+            return None
+        if readers.reader_for(item.name) is None:
+            return Skipped(shown, f"not a supported file type ({', '.join(SUFFIXES)})")
+        st = item.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return Skipped(shown, "symbolic link loop, not followed")
+        return Skipped(shown, f"cannot be read: {_why(exc)}")
+    except (RuntimeError, ValueError) as exc:  # a loop met while resolving a link
+        return Skipped(shown, f"symbolic link cannot be resolved ({exc})")
+    if not stat.S_ISREG(st.st_mode):
+        return Skipped(shown, "not a regular file")
+    return FileEntry(rel, Path(item.path), st.st_size, st.st_mtime_ns)
+
+
+def _shown(rel: str) -> str:
+    """A path fit for a one-line report: control and direction marks made visible."""
+    if not rel:
+        return "."
+    return _UNPRINTABLE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", rel)
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
 def read(entry: FileEntry, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Document | Skipped:
-    """Read one file into a Document, or say why it cannot be indexed."""
+    """Read one file into a Document, or say why it cannot be indexed; never raises."""
+    shown = _shown(entry.path)
     if entry.size > max_bytes:
-        return Skipped(
-            entry.path, f"larger than the {_human(max_bytes)} limit ({_human(entry.size)})"
-        )
+        return Skipped(shown, f"larger than the {_human(max_bytes)} limit ({_human(entry.size)})")
     try:
         # O_NONBLOCK: a file replaced by a pipe since the scan must not hang the build.
         fd = os.open(entry.abspath, os.O_RDONLY | os.O_NONBLOCK)
         with open(fd, "rb") as fh:
             before = os.fstat(fh.fileno())
             if not stat.S_ISREG(before.st_mode):
-                return Skipped(entry.path, "not a regular file")
+                return Skipped(shown, "not a regular file")
             data = fh.read(max_bytes + 1)
             after = os.fstat(fh.fileno())
     except FileNotFoundError:
-        return Skipped(entry.path, "deleted while indexing; index again to pick up changes")
+        return Skipped(shown, "deleted while indexing; index again to pick up changes")
     except OSError as exc:
-        return Skipped(entry.path, f"cannot be read: {exc.strerror or exc}")
+        if exc.errno == errno.ELOOP:
+            return Skipped(shown, "symbolic link loop, not followed")
+        return Skipped(shown, f"cannot be read: {_why(exc)}")
     if len(data) > max_bytes:
-        return Skipped(entry.path, f"larger than the {_human(max_bytes)} limit")
+        return Skipped(shown, f"larger than the {_human(max_bytes)} limit")
     changed = (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns)
     if changed or len(data) != after.st_size:
-        return Skipped(entry.path, "changed while being read; index again to pick it up")
+        return Skipped(shown, "changed while being read; index again to pick it up")
     return parse(entry.path, data, after.st_mtime_ns)
 
 
 def parse(path: str, data: bytes, mtime_ns: int = 0) -> Document | Skipped:
-    """Turn a file's bytes into a Document, or say why they cannot be indexed."""
+    """Turn a file's bytes into a Document, or say why they cannot be indexed; never raises."""
+    shown = _shown(path)
+    reader = readers.reader_for(path)
+    if reader is None:
+        return Skipped(shown, f"not a supported file type ({', '.join(SUFFIXES)})")
     if not data.strip():
-        return Skipped(path, "empty file")
-    if b"\x00" in data[:8192]:
-        return Skipped(path, "binary file (contains NUL bytes)")
+        return Skipped(shown, "empty file")
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return Skipped(path, f"not valid UTF-8 (byte {exc.start})")
-    sha = hashlib.sha256(data).hexdigest()
-    body_start = 1 if text.startswith("\ufeff") else 0
-    title: str | None = None
-    date: dt.date | None = None
-    url: str | None = None
+        found = reader.read(path, data)
+    except Unreadable as exc:
+        return Skipped(shown, str(exc))
+    except RecursionError:
+        return Skipped(shown, f"cannot be read as {reader.format}: nested too deeply")
+    except MemoryError:
+        return Skipped(shown, f"cannot be read as {reader.format}: needs too much memory")
+    except Exception as exc:  # one damaged file must never stop the build
+        return Skipped(
+            shown, f"cannot be read as {reader.format}: {type(exc).__name__}: {exc}"[:300]
+        )
+    return _document(path, data, mtime_ns, found)
 
-    front = _FRONT_MATTER_RE.match(text, body_start)
-    if front:
-        meta = _load_front_matter(front.group(1))
-        if meta is not None:
-            body_start = front.end()
-            title = _str_or_none(meta.get("title"))
-            date = _date_or_none(meta.get("date"))
-            url = _str_or_none(meta.get("source")) or _str_or_none(meta.get("url"))
 
-    marker = _DATE_MARKER_RE.match(text, body_start)
-    if marker:
-        stated = _date_or_none(marker.group(1))
-        if stated is not None:
-            date = date or stated
-            body_start = marker.end()
-
-    body_start = _LEADING_SPACE_RE.match(text, body_start).end()  # type: ignore[union-attr]
+def _document(path: str, data: bytes, mtime_ns: int, found: Extracted) -> Document | Skipped:
+    text = found.text
+    body_start = _LEADING_SPACE_RE.match(text, found.body_start).end()  # type: ignore[union-attr]
     if body_start >= len(text):
-        return Skipped(path, "empty file (metadata only)")
-    if title is None:
-        # A text with no words to show (only "#", say) is named by its file.
-        title = _title_from_body(text, body_start) or Path(path).stem or path
+        return Skipped(_shown(path), "empty file (metadata only)")
+    date, origin = found.published, found.date_origin
+    if date is None:
+        date, origin = meta.name_date(path), DateOrigin.FILE_NAME
+    if date is None:
+        date, origin = meta.path_date(path), DateOrigin.FOLDER_PATH
+    if date is None:
+        origin = DateOrigin.NONE
+    # A text with no words to show (only "#", say) is named by its file.
+    title = found.title or _title_from_body(text, body_start) or Path(path).stem or path
     return Document(
         path=path,
         text=text,
         body_start=body_start,
-        title=title,
+        title=_shorten(title, 200) if found.title else title,
         date=date,
-        url=url,
-        sha256=sha,
+        url=found.url,
+        sha256=hashlib.sha256(data).hexdigest(),
         size=len(data),
         mtime_ns=mtime_ns,
+        updated=found.updated if date and found.updated and found.updated > date else None,
+        date_origin=origin,
+        pages=found.pages,
+        date_note=found.unreadable_date if date is None else None,
     )
-
-
-def _load_front_matter(raw: str) -> dict[str, object] | None:
-    try:
-        # BaseLoader keeps every value a string: dates are checked here, never coerced.
-        meta = yaml.load(raw, Loader=yaml.BaseLoader)
-    except yaml.YAMLError:
-        return None
-    if not isinstance(meta, dict):
-        return None
-    return {str(k).lower(): v for k, v in meta.items()}
-
-
-def _str_or_none(value: object) -> str | None:
-    if value is None:
-        return None
-    text = " ".join(str(value).split())
-    return text or None
-
-
-def _date_or_none(value: object) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and _ISO_DATE_RE.fullmatch(value.strip()):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    return None
 
 
 def _title_from_body(text: str, start: int) -> str:

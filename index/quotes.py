@@ -27,6 +27,8 @@ class Quote:
     quoted_speech: bool
     # Offset in text of the first word that matched, to show a long quote from there.
     focus: int = 0
+    # The page the quote starts on, for sources with pages (PDF).
+    page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,8 @@ def find_quotes(index: Index, query: str, limit: int = 5) -> QuoteResult:
         sentence = passage.text[best.span[0] : best.span[1]]
         stems = frozenset().union(*(group for group, _ in terms))
         focus = next((s for s, _, stem in index.analyzer.term_spans(sentence) if stem in stems), 0)
-        quote = Quote(hit.passage_id, hit.source, sentence, best.quoted, focus)
+        page = hit.source.page_at(hit.start + best.span[0])
+        quote = Quote(hit.passage_id, hit.source, sentence, best.quoted, focus, page)
         ranked.append(((-float(best.quoted), -best.score, float(rank)), quote))
     ranked.sort(key=lambda item: item[0])
     quotes = tuple(q for _, q in ranked[:limit])
@@ -99,7 +102,8 @@ def _phrase_quotes(index: Index, query: str, phrase: str, limit: int) -> QuoteRe
         span = _covering_sentences(passage.text, start, end)
         sentence = passage.text[span[0] : span[1]]
         quoted = any(c in _QUOTED_SPEECH for c in sentence)
-        quotes.append(Quote(hit.passage_id, hit.source, sentence, quoted, start - span[0]))
+        page = hit.source.page_at(hit.start + span[0])
+        quotes.append(Quote(hit.passage_id, hit.source, sentence, quoted, start - span[0], page))
         if len(quotes) >= limit:
             break
     return QuoteResult(query, True, tuple(quotes), None if quotes else NO_MATCH)

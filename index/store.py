@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 import os
@@ -30,7 +31,7 @@ from .errors import (
 )
 
 # Bumped whenever the schema or the meaning of stored values changes.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 APPLICATION = "dated-sources-bot index"
 
 ProgressCallback = Callable[[int, int], None]
@@ -67,6 +68,11 @@ class BuildReport:
     unchanged: int
     skipped: tuple[Skipped, ...]
     seconds: float
+    # How many sources got their date from each origin ("front matter", "file name", …).
+    dated_by: tuple[tuple[str, int], ...] = ()
+    # Undated sources: how many, and why for those that state something like a date.
+    undated: int = 0
+    undated_notes: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -90,6 +96,10 @@ _SCHEMA_SOURCES = {
     "mtime_ns": int,
     "body_start": int,
     "content": str,
+    "updated": str,
+    "date_origin": str,
+    "date_note": str,
+    "pages": str,
 }
 _SCHEMA_PASSAGES = {
     "id": int,
@@ -179,6 +189,7 @@ def build(
             removed = sorted(set(old) - set(seen_hashes.values()))
             db.table("skipped").insert_all({"path": s.path, "reason": s.reason} for s in skipped)
             _write_arrays(conn, *writer.finish())
+            dated_by, undated, notes = _date_summary(conn)
             _write_meta(db, settings, corpus)
             conn.commit()
             if old_db is not None:
@@ -197,15 +208,41 @@ def build(
         unchanged=unchanged,
         skipped=tuple(skipped),
         seconds=time.perf_counter() - started,
+        dated_by=dated_by,
+        undated=undated,
+        undated_notes=notes,
     )
 
 
+def _date_summary(
+    conn: sqlite3.Connection,
+) -> tuple[tuple[tuple[str, int], ...], int, tuple[tuple[str, str], ...]]:
+    """Dated sources counted by where the date came from; the undated, and notes on why."""
+    dated_by = tuple(
+        (str(origin), int(n))
+        for origin, n in conn.execute(
+            "SELECT date_origin, COUNT(*) FROM sources WHERE date IS NOT NULL"
+            " GROUP BY date_origin ORDER BY COUNT(*) DESC, date_origin"
+        )
+    )
+    (undated,) = conn.execute("SELECT COUNT(*) FROM sources WHERE date IS NULL").fetchone()
+    notes = tuple(
+        (str(path), str(note))
+        for path, note in conn.execute(
+            "SELECT path, date_note FROM sources WHERE date IS NULL AND date_note IS NOT NULL"
+            " ORDER BY path"
+        )
+    )
+    return dated_by, int(undated), notes
+
+
 def _empty_corpus_message(corpus: Path, skipped: list[Skipped]) -> str:
-    message = f"no indexable .txt or .md sources in {str(corpus)!r}"
+    kinds = ", ".join(documents.SUFFIXES)
+    message = f"no indexable sources ({kinds}) in {str(corpus)!r}"
     if skipped:
         message += f" ({len(skipped)} file(s) skipped: {skipped[0].path}: {skipped[0].reason}"
         message += ", …)" if len(skipped) > 1 else ")"
-    return message + "; add UTF-8 text files there and index again"
+    return message + "; add documents there and index again"
 
 
 def _create_schema(db: sqlite_utils.Database) -> None:
@@ -216,7 +253,9 @@ def _create_schema(db: sqlite_utils.Database) -> None:
     )
     db.table("sources").create_index(["path"], unique=True)
     # Listing the sources reads this index only, not the rows with their full text.
-    db.table("sources").create_index(["path", "id", "title", "date", "url"])
+    db.table("sources").create_index(
+        ["path", "id", "title", "date", "url", "updated", "date_origin", "pages"]
+    )
     db.table("passages").create(
         _SCHEMA_PASSAGES, pk="id", foreign_keys=[("source_id", "sources", "id")]
     )
@@ -261,8 +300,9 @@ class _Writer:
         source_id, first = self._next_source, self._next_passage
         self._conn.execute(
             "INSERT INTO sources"
-            " (id, path, title, date, url, sha256, size, mtime_ns, body_start, content)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " (id, path, title, date, url, sha256, size, mtime_ns, body_start, content,"
+            " updated, date_origin, date_note, pages)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 source_id,
                 doc.path,
@@ -274,6 +314,10 @@ class _Writer:
                 doc.mtime_ns,
                 doc.body_start,
                 doc.text,
+                doc.updated.isoformat() if doc.updated else None,
+                str(doc.date_origin),
+                doc.date_note,
+                json.dumps(doc.pages) if doc.pages else None,
             ),
         )
         spans = text.passages(
@@ -346,9 +390,10 @@ class _Writer:
             )
             self._conn.execute(
                 "INSERT INTO sources"
-                " (id, path, title, date, url, sha256, size, mtime_ns, body_start, content)"
+                " (id, path, title, date, url, sha256, size, mtime_ns, body_start, content,"
+                " updated, date_origin, date_note, pages)"
                 " SELECT c.new_id, c.path, o.title, o.date, o.url, o.sha256, c.size, c.mtime_ns,"
-                " o.body_start, o.content"
+                " o.body_start, o.content, o.updated, o.date_origin, o.date_note, o.pages"
                 " FROM temp.copies c JOIN old.sources o ON o.id = c.old_id ORDER BY c.new_id"
             )
             # Ordinals of a stored source run 0, 1, 2, … (checked when its arrays are read).
@@ -510,6 +555,16 @@ class Source:
     date: dt.date | None
     url: str | None
     passages: int
+    updated: dt.date | None = None
+    date_origin: str = "none"
+    # Offsets in the source's text where pages 1, 2, … start; empty without pages.
+    pages: tuple[int, ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """The page number (from 1) holding the character at offset, or None without pages."""
+        if not self.pages:
+            return None
+        return max(bisect.bisect_right(self.pages, offset), 1)
 
 
 @dataclass(frozen=True)
@@ -569,7 +624,8 @@ class Store:
         """All sources, in path order, with their passage counts."""
         with self._cursor() as cur:
             rows = cur.execute(
-                "SELECT id, path, title, date, url FROM sources ORDER BY path, id, title, date, url"
+                "SELECT id, path, title, date, url, updated, date_origin, pages FROM sources"
+                " ORDER BY path, id, title, date, url, updated, date_origin, pages"
             ).fetchall()
             counts = dict(
                 cur.execute("SELECT source_id, COUNT(*) FROM passages GROUP BY source_id")
@@ -582,6 +638,9 @@ class Store:
                 dt.date.fromisoformat(r[3]) if r[3] else None,
                 r[4],
                 counts.get(r[0], 0),
+                dt.date.fromisoformat(r[5]) if r[5] else None,
+                r[6] or "none",
+                tuple(json.loads(r[7])) if r[7] else (),
             )
             for r in rows
         ]

@@ -16,7 +16,7 @@ import pytest
 from telegram.ext import Application
 
 from bot import service as service_module
-from bot.config import Config, TelegramConfig
+from bot.config import Config, SourcesConfig, TelegramConfig
 from bot.telegram_app import ALLOWED_UPDATES, build_application
 from tests import fake_bot_api as api
 from tests.conftest import SEEDS
@@ -64,7 +64,10 @@ async def started(
 
 @asynccontextmanager
 async def running_bot(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, **telegram: Any
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    sources: SourcesConfig | None = None,
+    **telegram: Any,
 ) -> AsyncIterator[Env]:
     """Start the bot against a fresh stand-in server; on exit check every message it sent."""
     caplog.set_level(logging.DEBUG)
@@ -81,6 +84,7 @@ async def running_bot(
             admin_ids=frozenset({ADMIN}),
             **telegram,
         ),
+        sources=sources or SourcesConfig(),
     )
     app = build_application(config)
     try:

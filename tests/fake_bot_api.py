@@ -71,11 +71,15 @@ class FakeBotApi:
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self.confirmed_offset = 0
+        # Files users "sent": file_id -> (bytes, name); served by getFile and /file/bot….
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.downloads: list[str] = []
 
     async def start(self) -> None:
         """Listen on a free port of 127.0.0.1."""
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -102,6 +106,22 @@ class FakeBotApi:
     async def _notify(self) -> None:
         async with self._changed:
             self._changed.notify_all()
+
+    def add_file(self, data: bytes, name: str) -> str:
+        """Store a file as if a user had uploaded it; returns its file_id."""
+        file_id = f"file-{len(self.files) + 1}"
+        self.files[file_id] = (data, name)
+        return file_id
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        path = request.match_info["path"]
+        self.downloads.append(path)
+        file_id = path.rsplit("/", 1)[-1]
+        if file_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[file_id][0])
 
     # ------------------------------------------------------------ waiting
 
@@ -180,6 +200,19 @@ class FakeBotApi:
             return True
         if method == "sendChatAction":
             return True
+        if method == "getFile":
+            file_id = str(p.get("file_id", ""))
+            if file_id not in self.files:
+                raise _ApiError(400, "Bad Request: invalid file_id")
+            data = self.files[file_id][0]
+            if len(data) > 20 * 1024 * 1024:  # the Bot API's download limit
+                raise _ApiError(400, "Bad Request: file is too big")
+            return {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_size": len(data),
+                "file_path": f"documents/{file_id}",
+            }
         if method == "answerCallbackQuery":
             _check_len(p.get("text", ""), 200, "callback answer text")
             return True
@@ -372,6 +405,25 @@ def callback_update(data: str, sent: dict[str, Any], user_id: int = 111) -> dict
             "message": sent,
         }
     }
+
+
+def document_update(
+    file_id: str,
+    name: str,
+    size: int,
+    chat_id: int = 111,
+    user_id: int = 111,
+    mime_type: str = "application/octet-stream",
+) -> dict[str, Any]:
+    """An update carrying a document a user sent."""
+    document = {
+        "file_id": file_id,
+        "file_unique_id": f"u{file_id}",
+        "file_name": name,
+        "mime_type": mime_type,
+        "file_size": size,
+    }
+    return {"message": message(None, chat_id, user_id, document=document)}
 
 
 def inline_update(query: str, user_id: int = 111) -> dict[str, Any]:

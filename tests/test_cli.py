@@ -76,7 +76,7 @@ def test_empty_corpus_is_one_line_and_exit_2(
     )
     assert code == 2
     assert out == ""
-    assert err.startswith("error: no indexable .txt or .md sources")
+    assert err.startswith("error: no indexable sources")
     assert err.count("\n") == 1
 
 

@@ -88,6 +88,7 @@ def test_bad_files_are_skipped_and_indexing_goes_on(
             "blob.txt": b"\x00\x01\x02binary",
             "copy.txt": ALPHA,
             "notes.pdf": b"%PDF",
+            "notes.odt": b"PK\x03\x04",
         }
     )
     report = build_index(corpus, tmp_path / "i.sqlite", IndexSettings())
@@ -97,7 +98,8 @@ def test_bad_files_are_skipped_and_indexing_goes_on(
     assert "empty" in reasons["empty.md"]
     assert "binary" in reasons["blob.txt"]
     assert reasons["good.txt"] == "duplicate of copy.txt"  # paths are read in sorted order
-    assert "not a .txt or .md" in reasons["notes.pdf"]
+    assert "not a PDF" in reasons["notes.pdf"]
+    assert "not a supported file type" in reasons["notes.odt"]
     index = Index.open(tmp_path / "i.sqlite")
     assert ("latin1.txt", reasons["latin1.txt"]) in index.skipped()
     index.close()
@@ -123,7 +125,7 @@ def test_empty_corpus_is_a_clear_error_and_keeps_the_old_index(
     build_index(SEEDS, db_path, IndexSettings())
     before = db_path.read_bytes()
     corpus = write_corpus(files)
-    with pytest.raises(CorpusError, match=r"no indexable \.txt or \.md sources"):
+    with pytest.raises(CorpusError, match=r"no indexable sources"):
         build_index(corpus, db_path, IndexSettings())
     assert db_path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -1,0 +1,164 @@
+"""Telegram handlers for adding and removing sources (admins only); the work is in sources.py."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+from telegram import Message, Update
+from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
+
+from index import ReindexBusyError, SearchIndexError
+
+from . import sources
+from .config import Config
+from .service import AnswerService, ReindexOutcome
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+
+NOT_ADMIN = "Sorry, only the bot's admins can add or remove sources."
+ADD_USAGE = (
+    "Usage: /add https://… (a web page, a text or a PDF), or send me a file "
+    "(.txt, .md, .html, .pdf or .docx) in a private chat."
+)
+REMOVE_USAGE = (
+    "Usage: /remove inbox/report.pdf (the path /add reported) or /remove https://… (its link)."
+)
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Add the handlers for /add, /remove and documents sent in private chats."""
+    only_new = filters.UpdateType.MESSAGE
+    app.add_handler(CommandHandler("add", on_add, filters=only_new))
+    app.add_handler(CommandHandler("remove", on_remove, filters=only_new))
+    app.add_handler(
+        MessageHandler(only_new & filters.ChatType.PRIVATE & filters.Document.ALL, on_document)
+    )
+
+
+def _service(context: Context) -> AnswerService:
+    service: AnswerService = context.bot_data["service"]
+    return service
+
+
+def _config(context: Context) -> Config:
+    config: Config = context.bot_data["config"]
+    return config
+
+
+async def _admin_message(update: Update, context: Context, what: str) -> Message | None:
+    """The message when an admin sent it; others get one polite refusal."""
+    message = update.message
+    user = update.effective_user
+    if message is None or user is None:
+        return None
+    if user.id not in _config(context).telegram.admin_ids:
+        log.warning("refused %s from user id %s", what, user.id)
+        await _say(message, NOT_ADMIN)
+        return None
+    return message
+
+
+async def _say(message: Message, text: str) -> None:
+    await message.reply_text(text[:4000], do_quote=True)
+
+
+async def on_document(update: Update, context: Context) -> None:
+    """A file sent in a private chat: saved into the corpus inbox, then indexed."""
+    message = await _admin_message(update, context, "a document")
+    if message is None or message.document is None:
+        return
+    document = message.document
+    settings = _config(context).sources
+    try:
+        name = sources.check_name(document.file_name or "")
+        if (document.file_size or 0) > settings.max_upload_bytes:
+            raise sources.AddError(
+                f"the file is larger than the {sources.megabytes(settings.max_upload_bytes)} limit"
+            )
+        file = await context.bot.get_file(document.file_id)
+        data = bytes(await file.download_as_bytearray())
+        corpus = _config(context).corpus
+        saved = await asyncio.to_thread(sources.save_file, corpus, settings, name, data)
+    except sources.AddError as exc:
+        await _say(message, f"Not added: {exc}.")
+        return
+    await _index_added(message, context, saved)
+
+
+async def on_add(update: Update, context: Context) -> None:
+    """/add URL: fetch the page, save it as Markdown with front matter, then index."""
+    message = await _admin_message(update, context, "/add")
+    if message is None:
+        return
+    args = context.args or []
+    if len(args) != 1:
+        await _say(message, ADD_USAGE)
+        return
+    config = _config(context)
+    known = {s.url: s.path for s in _service(context).index.sources() if s.url}
+    try:
+        page = await sources.fetch(args[0], config.sources)
+        now = dt.datetime.now(dt.UTC)
+        saved = await asyncio.to_thread(
+            sources.save_page, config.corpus, config.sources, page, now, known
+        )
+    except sources.AddError as exc:
+        await _say(message, f"Not added: {exc}.")
+        return
+    await _index_added(message, context, saved)
+
+
+async def _index_added(message: Message, context: Context, saved: sources.Saved) -> None:
+    outcome = await _reindex(message, context, f"Saved {saved.path}")
+    if outcome is None:
+        return
+    skipped = [(s.path, s.reason) for s in outcome.report.skipped]
+    reason = sources.not_indexed(saved, skipped)
+    if reason is not None:
+        await asyncio.to_thread(sources.discard, _config(context).corpus, saved)
+        await _say(message, f"Not added: {reason}.")
+        return
+    await _say(message, f"{sources.describe(saved)}\nNow serving {outcome.sources} source(s).")
+
+
+async def on_remove(update: Update, context: Context) -> None:
+    """/remove PATH or /remove URL: move the source to the trash folder, then index."""
+    message = await _admin_message(update, context, "/remove")
+    if message is None:
+        return
+    args = context.args or []
+    if len(args) != 1:
+        await _say(message, REMOVE_USAGE)
+        return
+    config = _config(context)
+    by_url = {s.url: s.path for s in _service(context).index.sources() if s.url}
+    path = by_url.get(args[0], args[0])
+    try:
+        moved = await asyncio.to_thread(sources.remove, config.corpus, config.sources, path)
+    except sources.AddError as exc:
+        await _say(message, f"Not removed: {exc}.")
+        return
+    outcome = await _reindex(message, context, f"Moved {path} to {moved}")
+    if outcome is not None:
+        await _say(
+            message,
+            f"Removed {path}; moved to {moved}.\nNow serving {outcome.sources} source(s).",
+        )
+
+
+async def _reindex(message: Message, context: Context, done: str) -> ReindexOutcome | None:
+    """Rebuild the index after a change; None (with the admin told why) when it did not run."""
+    try:
+        return await _service(context).reindex()
+    except ReindexBusyError:
+        await _say(message, f"{done}. A reindex is running; send /reindex when it is done.")
+    except (SearchIndexError, OSError) as exc:
+        log.warning("reindex after a source change failed: %s", exc)
+        await _say(
+            message, f"{done}, but the reindex failed: {exc}. The previous index still answers."
+        )
+    return None
