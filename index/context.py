@@ -40,17 +40,22 @@ class DocumentContext:
 
     def presence(
         self, rows: NDArray[np.intp], postings: NDArray[np.int32], stems: frozenset[str]
-    ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-        """For each row: does it hold a term (postings: rows that do), and, if not, does its
-        context (title, lead passage, previous passage) hold it?"""
+    ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
+        """For each row: does it hold a term (postings: rows that do); if not, does its
+        source's title; if not, does its nearby context (lead passage, previous passage)?
+
+        A word of the title is about every passage of the source; a word nearby may be.
+        """
         direct = member(rows, postings)
-        context = member(self._lead[rows], postings) | member(self._previous[rows], postings)
         sources = self._source_of[rows]
+        titled = np.zeros(len(rows), dtype=bool)
         for stem in stems:
-            titled = self._titles.get(stem)
-            if titled is not None:
-                context |= member(sources, titled)
-        return direct, context & ~direct
+            holders = self._titles.get(stem)
+            if holders is not None:
+                titled |= member(sources, holders)
+        nearby = member(self._lead[rows], postings) | member(self._previous[rows], postings)
+        titled &= ~direct
+        return direct, titled, nearby & ~direct & ~titled
 
     def title_df(self, stems: frozenset[str]) -> int:
         """How many sources have one of the stems in their title."""

@@ -119,10 +119,16 @@ class Question:
 
 def answer_type(text: str) -> AnswerType:
     """What kind of answer a question asks for."""
+    return _answer_type(text)[0]
+
+
+def _answer_type(text: str) -> tuple[AnswerType, tuple[int, int] | None]:
+    """The kind of answer asked for and where the question word says so."""
     for pattern, kind in _ANSWER_TYPES:
-        if pattern.search(text):
-            return kind
-    return AnswerType.OTHER
+        match = pattern.search(text)
+        if match:
+            return kind, match.span()
+    return AnswerType.OTHER, None
 
 
 class QuestionAnalyzer:
@@ -143,10 +149,12 @@ class QuestionAnalyzer:
     def analyze(self, text: str, newest: dt.date | None) -> Question:
         """Read a question: its content words, dates and answer type."""
         when = datesmod.parse(text, newest)
-        kind = answer_type(text)
+        # The question word ("how much", "what year") says what is asked, not about what.
+        kind, said = _answer_type(text)
+        asked = datesmod.remove(text, (said,)) if said is not None else text
         if when is None:
-            return Question(text, tuple(self.terms(text)), kind)
-        rest = datesmod.remove(text, when.spans)
+            return Question(text, tuple(self.terms(asked)), kind)
+        rest = datesmod.remove(asked, when.spans)
         terms = self.terms(rest, drop=datesmod.FILLER)
         dated = " ".join(text[s:e] for s, e in when.spans)
         date_terms = [t for t in self.terms(dated) if t.stems.isdisjoint(_stems(terms))]
