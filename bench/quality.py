@@ -447,7 +447,7 @@ def evaluate(name: str, args: argparse.Namespace) -> dict[str, Any]:
     _say(f"{name}: loading")
     dataset = load(name, args.data, split, args.limit_queries)
     settings = IndexSettings(
-        analyzer=AnalyzerSettings(),
+        analyzer=AnalyzerSettings(lemmatize=not args.no_lemmatize),
         passage_chars=args.passage_chars,
         min_passage_chars=args.min_passage_chars,
     )
@@ -534,7 +534,7 @@ def evaluate_split(args: argparse.Namespace) -> dict[str, Any]:
     _say("answerability: loading")
     files, questions = load_split(args.data, args.sample)
     settings = IndexSettings(
-        analyzer=AnalyzerSettings(),
+        analyzer=AnalyzerSettings(lemmatize=not args.no_lemmatize),
         passage_chars=args.passage_chars,
         min_passage_chars=args.min_passage_chars,
     )
@@ -653,6 +653,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--passage-chars", type=int, default=IndexSettings().passage_chars)
     p.add_argument("--min-passage-chars", type=int, default=IndexSettings().min_passage_chars)
     p.add_argument("--no-title", action="store_true", help="index text without the title")
+    p.add_argument("--no-lemmatize", action="store_true", help="stem words without lemmas")
     p.add_argument(
         "--cache", type=Path, default=Path(tempfile.gettempdir()) / "dated-sources-bot-quality"
     )

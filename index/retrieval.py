@@ -55,8 +55,9 @@ class Bm25Retriever:
         if allowed is not None:
             rows = rows[allowed[rows]]
         if len(rows) > k:
-            part = np.argpartition(-scores[rows], k - 1)[:k]
-            rows = rows[part]
+            # Every row scoring at least the k-th best, so that ties break by row below.
+            kth = np.partition(scores[rows], len(rows) - k)[len(rows) - k]
+            rows = rows[scores[rows] >= kth]
         order = np.lexsort((rows, -scores[rows]))
-        rows = rows[order]
+        rows = rows[order[:k]]
         return Candidates(self._ids[rows], scores[rows])

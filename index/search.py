@@ -40,7 +40,7 @@ class SearchSettings:
     excerpt_chars: int = 400
     # How likely an answer must be (the calibrated answerability model's probability,
     # see answerability.py) for the question to be answered.
-    min_answerability: float = 0.475
+    min_answerability: float = 0.486
     # A passage is cited only when it holds this share of the best passage's coverage.
     min_hit_ratio: float = 0.5
     # Scorer: "rank-bm25", "sparse" (same scores, built for large corpora) or "auto" by size.
