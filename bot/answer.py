@@ -39,6 +39,8 @@ class Answer:
     citations: tuple[Citation, ...]
     total: int = 0
     offset: int = 0
+    # The answerability model's probability that the sources answer the question.
+    answerability: float = 0.0
 
     @property
     def has_more(self) -> bool:
@@ -49,7 +51,13 @@ class Answer:
 def compose(result: SearchResult) -> Answer:
     """Turn a search result into an answer with numbered citations."""
     if not result.found:
-        return Answer(result.question, False, _not_found_text(result), ())
+        return Answer(
+            result.question,
+            False,
+            _not_found_text(result),
+            (),
+            answerability=result.confidence,
+        )
     citations = tuple(
         Citation(
             n=result.offset + i + 1,
@@ -67,7 +75,9 @@ def compose(result: SearchResult) -> Answer:
     )
     lead = citations[0]
     text = f"{lead.excerpt} [{lead.n}]"
-    return Answer(result.question, True, text, citations, result.total, result.offset)
+    return Answer(
+        result.question, True, text, citations, result.total, result.offset, result.confidence
+    )
 
 
 def ask(index: Index, question: str, limit: int = 3, offset: int = 0) -> Answer:

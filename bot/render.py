@@ -43,6 +43,7 @@ def to_dict(answer: Answer) -> dict[str, object]:
     return {
         "question": answer.question,
         "found": answer.found,
+        "answerability": round(answer.answerability, 3),
         "answer": answer.text,
         "citations": [
             {

@@ -39,10 +39,13 @@ def test_ask_json_is_exactly_one_object(tmp_path: Path, capsys: pytest.CaptureFi
     code, out, _ = run(capsys, "ask", "--json", "--corpus", str(SEEDS), "--db", str(db), "jaguar")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"question", "found", "answer", "citations"}
+    assert set(data) == {"question", "found", "answerability", "answer", "citations"}
     assert data["found"] is True
+    assert 0 < data["answerability"] <= 1
     first = data["citations"][0]
-    assert set(first) >= {"n", "title", "date", "source", "excerpt", "score"}
+    assert set(first) >= {"n", "title", "date", "source", "excerpt", "answer_span", "score"}
+    start, end = first["answer_span"]
+    assert 0 <= start < end <= len(first["excerpt"])
     assert first["n"] == 1
     assert first["date"] == "2026-01-07"
     assert "jaguar" in first["excerpt"]
