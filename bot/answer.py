@@ -46,6 +46,8 @@ def compose(result: SearchResult) -> Answer:
     """Turn a search result into an answer with numbered citations."""
     if not result.found:
         return Answer(result.question, False, _not_found_text(result), ())
+    if not result.hits:  # a page past the last citation
+        return Answer(result.question, True, "", (), result.total, result.offset)
     citations = tuple(
         Citation(
             n=result.offset + i + 1,

@@ -9,8 +9,10 @@ from .errors import (
     IndexCorruptError,
     IndexIncompatibleError,
     IndexMissingError,
+    IndexWriteError,
     ReindexBusyError,
     SearchIndexError,
+    SwapRefusedError,
 )
 from .excerpt import ELLIPSIS
 from .quotes import Quote, QuoteResult, exact_phrase, find_quotes, notable_quotes
@@ -45,6 +47,7 @@ __all__ = [
     "IndexIncompatibleError",
     "IndexMissingError",
     "IndexSettings",
+    "IndexWriteError",
     "PassageText",
     "ProgressCallback",
     "Quote",
@@ -55,6 +58,7 @@ __all__ = [
     "SearchSettings",
     "Skipped",
     "Source",
+    "SwapRefusedError",
     "build_index",
     "exact_phrase",
     "find_quotes",

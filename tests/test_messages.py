@@ -74,11 +74,28 @@ def test_long_answers_split_between_citations() -> None:
     assert all(t.count("<blockquote>") == t.count("</blockquote>") for t in out)
 
 
-def test_sources_list_is_split_and_capped() -> None:
-    sources = [Source(i, f"{i}.txt", "Title " * 30, None, None, 2) for i in range(500)]
-    out = messages.sources_messages(sources, skipped=3)
-    assert len(out) > 1
-    text = "\n".join(check(t) for t in out)
-    assert "500 indexed source(s)" in text
-    assert "… and 300 more." in text
-    assert "3 file(s) were skipped" in text
+def test_sources_are_pages_of_one_message_each() -> None:
+    sources = [Source(i, f"{i}.txt", "Title " * 10, None, None, 2) for i in range(500)]
+    pages = messages.sources_pages(sources, skipped=3)
+    assert len(pages) == 25  # 20 sources a page
+    for n, page in enumerate(pages, 1):
+        assert messages.utf16_len(page) <= messages.MESSAGE_LIMIT
+        shown = check(page)
+        assert shown.startswith(f"500 indexed source(s) · page {n} of 25\n")
+        assert shown.count("\n• ") == 20
+    assert "3 file(s) were skipped" in check(pages[-1])
+    assert all("skipped" not in check(p) for p in pages[:-1])
+    [single] = messages.sources_pages(sources[:3])
+    assert check(single).startswith("3 indexed source(s)\n")
+    long_titles = [Source(i, f"{i}.txt", "Title " * 60, None, None, 2) for i in range(100)]
+    pages = messages.sources_pages(long_titles)
+    assert all(messages.utf16_len(p) <= messages.MESSAGE_LIMIT for p in pages)
+    assert sum(check(p).count("\n• ") for p in pages) == 100
+
+
+def test_long_links_make_pages_shorter_not_longer() -> None:
+    url = "https://x.example/?" + "&" * 1000  # escaped, 5,000 characters
+    sources = [Source(i, f"{i}.txt", "T", None, url[: 20 + i], 1) for i in range(60)]
+    pages = messages.sources_pages(sources)
+    assert all(messages.utf16_len(p) <= messages.MESSAGE_LIMIT for p in pages)
+    assert sum(check(p).count("• ") for p in pages) == 60

@@ -229,7 +229,7 @@ async def test_failed_reindex_keeps_serving_the_old_index(env: Env) -> None:
         lambda c: c.method == "editMessageText" and "Reindex failed" in c.params["text"]
     )
     assert "no indexable .txt or .md sources" in failed.params["text"]
-    assert "Still answering from the previous index." in failed.params["text"]
+    assert failed.params["text"].endswith("; the previous index is still answering.")
     [reply] = await reply_to(env.server, api.text_update("popular jaguar"))
     assert "popular jaguar" in reply.params["text"]
 
