@@ -81,6 +81,7 @@ class QuestionLimits:
         window = settings.window_seconds
         self._chats = _Counter(settings.chat_questions, window, clock)
         self._users = _Counter(settings.user_questions, window, clock)
+        self.checked = 0
 
     def check(self, user_id: int | None, chat_id: int | None) -> Decision:
         """Count a question from a user in a chat and say whether to answer it.
@@ -89,6 +90,7 @@ class QuestionLimits:
         question that is not answered counts against no one, so one person's flood does
         not use up the group's share.
         """
+        self.checked += 1
         windows: list[tuple[_Counter, _Window, Scope]] = []
         if chat_id is not None and chat_id != user_id and self._chats.limit:
             windows.append((self._chats, self._chats.current(chat_id), Scope.CHAT))

@@ -292,13 +292,23 @@ def _write_failure(exc: sqlite3.Error | OSError, db_path: Path) -> IndexWriteErr
         return None
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return full
-    inside = exc.filename is None or Path(os.fsdecode(exc.filename)).is_relative_to(db_path.parent)
-    if inside and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) and _index_file(exc, db_path):
         return IndexWriteError(
             f"cannot write the index in {folder} ({exc.strerror}); make the folder writable or "
             "set index.path to another folder, then index again"
         )
     return None
+
+
+def _index_file(exc: OSError, db_path: Path) -> bool:
+    """Whether an OSError is about the index: its folder (or one above), its own files."""
+    if exc.filename is None:  # fsync and other calls on an open file of the build
+        return True
+    path = Path(os.fsdecode(exc.filename))
+    if db_path.parent.is_relative_to(path):
+        return True
+    names = (db_path.name, f".{db_path.name}")
+    return path.parent == db_path.parent and path.name.startswith(names)
 
 
 def _empty_corpus_message(corpus: Path, skipped: list[Skipped]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -99,3 +100,36 @@ def test_long_links_make_pages_shorter_not_longer() -> None:
     pages = messages.sources_pages(sources)
     assert all(messages.utf16_len(p) <= messages.MESSAGE_LIMIT for p in pages)
     assert sum(check(p).count("• ") for p in pages) == 60
+
+
+def test_a_url_of_2000_ampersands_leaves_the_excerpt_whole() -> None:
+    url = "https://x.example/?" + "&" * 2000
+    html = messages.citation_block(citation(1, "The tide rose over the pier.", "Tides", url))
+    assert html.startswith("<blockquote>The tide rose over the pier.</blockquote>")
+    assert "<a " not in html
+    check(html)
+
+
+@pytest.mark.parametrize(
+    ("title", "url", "linked"),
+    [
+        ("Rain report", "https://news.example/rain", True),
+        ("https://telegram.org/login", "https://evil.example/login", False),
+        ("Read it at www.telegram.org today", "https://evil.example/", False),
+        ("telegram.org", "https://evil.example/", False),
+        ("https://telegram.org/login", "https://telegram.org/login?from=bot", True),
+        ("www.news.example", "https://news.example/a", True),
+        ("U.S. election results", "https://news.example/us", True),
+        ("Rain report", "https:///no-host", False),
+        ("Rain report", "http://", False),
+        ("Rain report", "https://news.example/a b", False),
+        ("Rain report", "ftp://news.example/rain", False),
+        ("Rain report", "https://[::1/", False),
+    ],
+)
+def test_links_are_only_drawn_when_they_lead_where_they_say(
+    title: str, url: str, linked: bool
+) -> None:
+    html = messages.citation_block(citation(1, "x", title, url))
+    assert ("<a href=" in html) is linked
+    check(html)
