@@ -350,7 +350,8 @@ async def on_gate(update: Update, context: Context) -> None:
         window = limits.window_seconds
         per = "a minute" if window == 60 else f"every {window:g} s"
         notice = template.format(limit=limit, per=per, wait=max(1, round(decision.retry_in)))
-        log.info("%s %s is over its question limit", decision.scope, user.id if user else "?")
+        who = chat if decision.scope is Scope.CHAT else user
+        log.info("%s id %s is over its question limit", decision.scope, who.id if who else "?")
     if update.callback_query is not None:
         await _answer_query(context, update.callback_query, notice)
     elif notice is not None and update.message is not None:
