@@ -31,6 +31,7 @@ T = TypeVar("T")
 
 NETWORK_ATTEMPTS = 4
 FIRST_BACKOFF_S = 0.5
+MIN_FLOOD_WAIT_S = 1.0  # a 429 asking for no wait at all must not make the worker spin
 GROUP_WINDOW_S = 60.0
 _IDLE_CHATS_KEPT = 10_000
 
@@ -269,7 +270,7 @@ class Outbox:
             try:
                 return await job.call()
             except RetryAfter as exc:
-                wait = seconds(exc.retry_after)
+                wait = max(seconds(exc.retry_after), MIN_FLOOD_WAIT_S)
                 if clock.now() + wait > deadline:
                     raise Undelivered(Outcome.GAVE_UP, f"asked to wait {wait:.0f} s") from None
                 log.warning("flood control: chat %s waits %.0f s", chat_id, wait)

@@ -124,6 +124,20 @@ async def test_a_flood_wait_delays_only_its_chat_and_delivers_once(clock: Manual
     await outbox.close(grace=0)
 
 
+async def test_a_flood_wait_of_zero_still_waits_a_second(clock: ManualClock) -> None:
+    outbox = Outbox(DeliveryConfig(per_chat_per_second=1000), clock)
+    rec = Recorder(clock)
+    t0 = clock.now()
+    result = outbox.post(1, PRIVATE, rec.call(1, 0, RetryAfter(0), RetryAfter(0)))
+    for second in (1, 2):
+        await clock.wait_for_sleeper(t0 + second)
+        assert not result.done()
+        clock.advance(1)
+    assert await result == (1, 0)
+    assert rec.times(1) == [t0 + 2]
+    await outbox.close(grace=0)
+
+
 async def test_a_flood_wait_beyond_the_bound_is_given_up_and_the_queue_goes_on(
     clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
