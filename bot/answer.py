@@ -58,6 +58,8 @@ def compose(result: SearchResult) -> Answer:
             (),
             answerability=result.confidence,
         )
+    if not result.hits:  # a page past the last citation
+        return Answer(result.question, True, "", (), result.total, result.offset, result.confidence)
     citations = tuple(
         Citation(
             n=result.offset + i + 1,

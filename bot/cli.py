@@ -15,13 +15,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from index import SearchIndexError
+from index import SearchIndexError, SwapRefusedError
 
 from . import config as configmod
 from . import evaluate, logs, render, sources
 from .answer import ask, date_label
 from .config import Config, ConfigError
-from .corpus import build, open_index, report_lines
+from .corpus import build, open_index, printable, report_lines
 
 Command = Callable[[argparse.Namespace, Config], int]
 
@@ -36,7 +36,12 @@ def _cmd_index(args: argparse.Namespace, config: Config) -> int:
             bar.n = done
             bar.refresh()
 
-        report = build(config, progress)
+        try:
+            report = build(config, progress, force=args.force)
+        except SwapRefusedError as exc:
+            raise SwapRefusedError(
+                f"{exc}: python -m bot index --force", exc.previous, exc.built
+            ) from None
     print("\n".join(report_lines(report)))
     print(f"Index: {config.index_path}")
     return 0
@@ -61,9 +66,12 @@ def _cmd_sources(args: argparse.Namespace, config: Config) -> int:
     index = open_index(config)
     try:
         for s in index.sources():
-            print(f"{s.path}\t{date_label(s.date)}\t{s.passages} passage(s)\t{s.title}")
+            print(
+                f"{printable(s.path)}\t{date_label(s.date)}\t{s.passages} passage(s)\t"
+                f"{printable(s.title)}"
+            )
         for path, reason in index.skipped():
-            print(f"{path}\tskipped: {reason}")
+            print(f"{printable(path)}\tskipped: {printable(reason)}")
     finally:
         index.close()
     return 0
@@ -182,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("index", parents=[common], help="build or refresh the index")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="swap the new index in even when it drops more sources than index.max_drop_share",
+    )
     p.set_defaults(func=_cmd_index)
 
     p = sub.add_parser("ask", parents=[common], help="answer a question from the command line")

@@ -12,8 +12,10 @@ from .errors import (
     IndexCorruptError,
     IndexIncompatibleError,
     IndexMissingError,
+    IndexWriteError,
     ReindexBusyError,
     SearchIndexError,
+    SwapRefusedError,
 )
 from .excerpt import ELLIPSIS
 from .question import AnswerType, QueryTerm, Question
@@ -56,6 +58,7 @@ __all__ = [
     "IndexIncompatibleError",
     "IndexMissingError",
     "IndexSettings",
+    "IndexWriteError",
     "PassageText",
     "ProgressCallback",
     "QueryTerm",
@@ -70,6 +73,7 @@ __all__ = [
     "SearchSettings",
     "Skipped",
     "Source",
+    "SwapRefusedError",
     "build_index",
     "exact_phrase",
     "find_quotes",

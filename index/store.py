@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import errno
 import json
 import os
 import sqlite3
@@ -28,6 +29,8 @@ from .errors import (
     IndexCorruptError,
     IndexIncompatibleError,
     IndexMissingError,
+    IndexWriteError,
+    SwapRefusedError,
 )
 
 # Bumped whenever the schema or the meaning of stored values changes.
@@ -117,10 +120,37 @@ def build(
     db_path: Path,
     settings: IndexSettings,
     progress: ProgressCallback | None = None,
+    *,
+    max_drop: float | None = None,
 ) -> BuildReport:
-    """Index the corpus into a new file beside db_path, then swap it in atomically."""
+    """Index the corpus into a new file beside db_path, then swap it in atomically.
+
+    A new index that would hold more than max_drop (a share, 0-1) fewer sources than the
+    current one is not swapped in (SwapRefusedError); None allows any drop. A corpus folder
+    that vanishes or is replaced during the build is never swapped in (CorpusError). When
+    the index cannot be written (disk full, no permission) the build raises IndexWriteError;
+    in every failure the previous index is left as it was.
+    """
+    try:
+        return _build(corpus, db_path, settings, progress, max_drop)
+    except (sqlite3.Error, OSError) as exc:
+        failure = _write_failure(exc, db_path)
+        if failure is None:
+            raise
+        raise failure from exc
+
+
+def _build(
+    corpus: Path,
+    db_path: Path,
+    settings: IndexSettings,
+    progress: ProgressCallback | None,
+    max_drop: float | None,
+) -> BuildReport:
     started = time.perf_counter()
     entries, skipped = documents.scan(corpus)
+    root = _identity(corpus)
+    previous = _source_count(db_path) if max_drop is not None else None
     old_db = _reusable(db_path, settings)
     old_arrays = _load_arrays(old_db) if old_db is not None else None
     if old_arrays is None:
@@ -184,8 +214,22 @@ def build(
             if progress is not None:
                 progress(len(entries), len(entries))
             sources = len(seen_hashes)
+            if _identity(corpus) != root:
+                raise CorpusError(
+                    f"the corpus folder {str(corpus)!r} vanished or was replaced during the "
+                    "build; the previous index is kept. Put the folder back and index again"
+                )
             if sources == 0:
                 raise CorpusError(_empty_corpus_message(corpus, skipped))
+            if previous and max_drop is not None and previous - sources > max_drop * previous:
+                raise SwapRefusedError(
+                    f"the new index would hold {sources} source(s) instead of {previous} "
+                    f"({(previous - sources) / previous:.0%} fewer, more than the "
+                    f"{max_drop:.0%} allowed); the previous index is kept. If the sources "
+                    "really went away, index again with force",
+                    previous=previous,
+                    built=sources,
+                )
             removed = sorted(set(old) - set(seen_hashes.values()))
             db.table("skipped").insert_all({"path": s.path, "reason": s.reason} for s in skipped)
             _write_arrays(conn, *writer.finish())
@@ -234,6 +278,73 @@ def _date_summary(
         )
     )
     return dated_by, int(undated), notes
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Device and inode of a folder, to tell whether it is still the same one."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _source_count(db_path: Path) -> int | None:
+    """How many sources the index at db_path holds, or None when there is no usable index."""
+    if not db_path.exists():
+        return None
+    try:
+        with closing(_connect_ro(db_path)) as conn:
+            (count,) = conn.execute("SELECT COUNT(*) FROM sources").fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    return int(count)
+
+
+# SQLite's primary result codes that mean the index file cannot be written.
+_SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN = 8, 10, 13, 14
+
+
+def _write_failure(exc: sqlite3.Error | OSError, db_path: Path) -> IndexWriteError | None:
+    """The index-wide failure behind a write error, as one line with the fix; else None."""
+    folder = str(db_path.parent)
+    full = IndexWriteError(
+        f"no space left on the index's disk ({folder}); free some space there and index again"
+    )
+    if isinstance(exc, sqlite3.Error):
+        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+        if code == _SQLITE_FULL:
+            return full
+        if code in (_SQLITE_READONLY, _SQLITE_CANTOPEN):
+            return IndexWriteError(
+                f"cannot write the index in {folder} ({exc}); make the folder writable or set "
+                "index.path to another folder, then index again"
+            )
+        if code == _SQLITE_IOERR:
+            return IndexWriteError(
+                f"the index's disk failed a write in {folder} ({exc}); check the disk, then "
+                "index again"
+            )
+        return None
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return full
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) and _index_file(exc, db_path):
+        return IndexWriteError(
+            f"cannot write the index in {folder} ({exc.strerror}); make the folder writable or "
+            "set index.path to another folder, then index again"
+        )
+    return None
+
+
+def _index_file(exc: OSError, db_path: Path) -> bool:
+    """Whether an OSError is about the index: its folder (or one above), its own files."""
+    if exc.filename is None:  # fsync and other calls on an open file of the build
+        return True
+    path = Path(os.fsdecode(exc.filename))
+    if db_path.parent.is_relative_to(path):
+        return True
+    names = (db_path.name, f".{db_path.name}")
+    return path.parent == db_path.parent and path.name.startswith(names)
 
 
 def _empty_corpus_message(corpus: Path, skipped: list[Skipped]) -> str:
