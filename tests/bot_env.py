@@ -47,8 +47,12 @@ class Env:
 async def started(
     app: BotApplication,
     webhook: dict[str, Any] | None = None,
+    server: api.FakeBotApi | None = None,
 ) -> AsyncIterator[None]:
-    """Run the application as run_polling or run_webhook would, inside the caller's loop."""
+    """Run the application as run_polling or run_webhook would, inside the caller's loop.
+
+    With the stand-in server given, its long polls are answered at once when stopping.
+    """
     await app.initialize()
     assert app.post_init is not None
     assert app.updater is not None
@@ -63,6 +67,8 @@ async def started(
     try:
         yield
     finally:
+        if server is not None:
+            await server.release_polls()
         await app.updater.stop()
         await app.stop()
         assert app.post_stop is not None
@@ -107,7 +113,7 @@ async def running_bot(
     settings = replace(settings, **(config or {}))
     app = build_application(settings, clock)
     try:
-        async with started(app):
+        async with started(app, server=server):
             yield Env(server, app, settings, corpus)
     finally:
         await server.stop()

@@ -81,6 +81,7 @@ class FakeBotApi:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._changed = asyncio.Condition()
+        self._closing = False
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self.confirmed_offset = 0
@@ -100,10 +101,16 @@ class FakeBotApi:
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.base_url = f"http://127.0.0.1:{port}/bot"
 
-    async def stop(self) -> None:
-        """Stop serving."""
+    async def release_polls(self) -> None:
+        """Answer every long poll at once from now on, so that the bot can stop without
+        waiting for its poll's timeout."""
+        self._closing = True
         async with self._changed:
             self._changed.notify_all()
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        await self.release_polls()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -299,6 +306,8 @@ class FakeBotApi:
         deadline = time.monotonic() + timeout
         while not self._updates:
             remaining = deadline - time.monotonic()
+            if self._closing:
+                return []
             if remaining <= 0:
                 return []
             async with self._changed:

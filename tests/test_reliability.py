@@ -18,8 +18,8 @@ from bot.cli import main
 from index import Index, IndexSettings, build_index
 from tests.conftest import ROOT
 
-KILLS = 20
-TAIL_KILLS = 6
+KILLS = 10
+TAIL_KILLS = 4
 
 
 def _write_corpus(corpus: Path, version: int, files: int = 400) -> None:
@@ -56,7 +56,7 @@ def test_kill_9_at_random_points_of_a_reindex_always_leaves_a_complete_index(
 ) -> None:
     corpus = tmp_path / "corpus"
     db = tmp_path / "index.sqlite"
-    files = 400
+    files = 200
     _write_corpus(corpus, version=0, files=files)
     build_index(corpus, db, IndexSettings())
     rng = random.Random(20261121)
