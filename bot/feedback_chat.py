@@ -133,9 +133,13 @@ async def on_vote(update: Update, context: Context) -> None:
         log.info("refused a vote on answer %s: it is not in the feedback store", answer_id)
         await answer_query(context, query, VOTE_REFUSED)
         return
-    ask_reason = recorded.vote is Vote.DOWN and recorded.found and recorded.complaint is None
+    # The reasons unfold under the answer; a message too old to edit gets the thanks alone.
+    editable = isinstance(where, Message) and where.is_accessible
+    ask_reason = (
+        editable and recorded.vote is Vote.DOWN and recorded.found and recorded.complaint is None
+    )
     await answer_query(context, query, _thanks(recorded, ask_reason))
-    if isinstance(where, Message):
+    if editable and isinstance(where, Message):
         _show_buttons(context, where, answer_id, token, ask_reason)
 
 

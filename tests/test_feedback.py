@@ -202,6 +202,18 @@ async def test_a_not_found_voted_down_means_it_is_there(env: Env) -> None:
     assert not [c for c in env.server.calls if c.method == "editMessageReplyMarkup"]
 
 
+async def test_a_vote_on_a_message_too_old_to_edit_is_taken_without_reasons(env: Env) -> None:
+    answer = await ask(env.server, FOUND)
+    # Telegram sends a message older than 48 hours as inaccessible: date 0, nothing else.
+    old = {"message_id": answer.result["message_id"], "date": 0, "chat": answer.result["chat"]}
+    down = await tap(env.server, old, vote_buttons(answer)["👎"])
+    assert down.params["text"] == "Thanks. Noted: 👎 (no reason given)."
+    [stored] = store_of(env).answers()
+    assert current(store_of(env).votes(stored["id"])) == [(Vote.DOWN, None)]
+    await barrier(env.server)
+    assert not [c for c in env.server.calls if c.method.startswith("edit")]
+
+
 async def test_votes_survive_a_reindex_a_restart_and_a_deleted_index(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
