@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from index import MISSING_NAME, NO_DATE_MATCH, NO_TERMS, Index, SearchResult
+from index import MISSING_NAME, NO_DATE_MATCH, NO_TERMS, Index, Reason, SearchResult
 
 NOT_FOUND = "The sources do not answer this question."
 NO_WORDS = "Please ask with a few words that could appear in the sources."
@@ -27,6 +27,10 @@ class Citation:
     answer_span: tuple[int, int] | None = None
     # The page the excerpt starts on, for sources with pages (PDF); None otherwise.
     page: int | None = None
+    # Where the passage and the excerpt's pieces are in the source's text, as [start, end)
+    # offsets: they outlive the passage id, which a reindex may change.
+    passage_span: tuple[int, int] | None = None
+    excerpt_spans: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class Answer:
     offset: int = 0
     # The answerability model's probability that the sources answer the question.
     answerability: float = 0.0
+    # Why the sources do not answer it, when they do not.
+    reason: Reason | None = None
 
     @property
     def has_more(self) -> bool:
@@ -57,6 +63,7 @@ def compose(result: SearchResult) -> Answer:
             _not_found_text(result),
             (),
             answerability=result.confidence,
+            reason=result.reason,
         )
     if not result.hits:  # a page past the last citation
         return Answer(result.question, True, "", (), result.total, result.offset, result.confidence)
@@ -72,6 +79,8 @@ def compose(result: SearchResult) -> Answer:
             passage_id=hit.passage_id,
             answer_span=hit.answer_span,
             page=hit.source.page_at(hit.excerpt_spans[0][0] if hit.excerpt_spans else hit.start),
+            passage_span=(hit.start, hit.end),
+            excerpt_spans=hit.excerpt_spans,
         )
         for i, hit in enumerate(result.hits)
     )

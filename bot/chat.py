@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable
 from typing import Any
 
-from telegram import Chat, InlineKeyboardMarkup, Message
+from telegram import CallbackQuery, Chat, InlineKeyboardMarkup, Message
 from telegram.constants import ChatType, ParseMode
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from .config import Config
 from .delivery import ChatKind, Clock, Outbox
+from .feedback import FeedbackStore
 from .limits import QuestionLimits
 from .service import AnswerService
+
+log = logging.getLogger(__name__)
+
+_REMEMBERED = 10_000
 
 
 class BotData:
@@ -30,10 +37,34 @@ class BotData:
         self.refused: OrderedDict[int, None] = OrderedDict()
         self.answered: OrderedDict[str, None] = OrderedDict()
         self.source_pages: tuple[str, list[str]] | None = None
+        # Open while the bot runs with [feedback] enabled; None otherwise.
+        self.feedback: FeedbackStore | None = None
 
 
 Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
 BotApplication = Application[ExtBot[None], Context, dict[Any, Any], dict[Any, Any], BotData, None]
+
+
+def remember(seen: OrderedDict[Any, None], key: object) -> bool:
+    """Add key to a bounded memory; whether it was new."""
+    if key in seen:
+        return False
+    seen[key] = None
+    while len(seen) > _REMEMBERED:
+        seen.popitem(last=False)
+    return True
+
+
+async def answer_query(
+    context: Context, query: CallbackQuery, text: str | None = None, alert: bool = False
+) -> None:
+    """Answer a button press, once: later errors must not answer it a second time."""
+    if not remember(context.bot_data.answered, query.id):
+        return
+    try:
+        await query.answer(text, show_alert=alert)
+    except TelegramError as exc:  # the spinner stops by itself; nothing else to do
+        log.info("could not answer a button press: %s", exc)
 
 
 def kind_of(chat: Chat) -> ChatKind:

@@ -1,4 +1,4 @@
-"""The command line: index, ask, sources."""
+"""The command line: index, ask, sources, add, remove, run, eval, stats, feedback."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from tqdm import tqdm
 from index import SearchIndexError, SwapRefusedError
 
 from . import config as configmod
-from . import evaluate, logs, render, sources
+from . import evaluate, feedback, logs, render, sources
 from .answer import ask, date_label
 from .config import Config, ConfigError
 from .corpus import build, open_index, printable, report_lines
@@ -103,6 +103,41 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
     if failed:
         print("below threshold: " + "; ".join(failed), file=sys.stderr)
         return 1
+    return 0
+
+
+def _cmd_stats(args: argparse.Namespace, config: Config) -> int:
+    store = feedback.open_store(config.feedback_path, config.feedback.store_ids)
+    try:
+        stats = store.stats(args.days)
+    finally:
+        store.close()
+    if args.plot is not None:
+        from .plot import save_plot  # matplotlib is an optional extra
+
+        save_plot(stats, args.plot)
+    if args.json:
+        print(json.dumps(render.stats_dict(stats), ensure_ascii=False))
+    else:
+        print(render.stats_text(stats))
+        if args.plot is not None:
+            print(f"Plot: {args.plot}")
+    return 0
+
+
+def _cmd_feedback_export(args: argparse.Namespace, config: Config) -> int:
+    store = feedback.open_store(config.feedback_path, config.feedback.store_ids)
+    try:
+        export = store.export()
+    finally:
+        store.close()
+    for line in render.gold_lines(export):
+        print(line)
+    print(
+        f"{len(export.items)} gold question(s); {len(export.incomplete)} to complete by hand "
+        "(as # comments at the end)",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -234,6 +269,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sources", parents=[common], help="list the indexed sources")
     p.set_defaults(func=_cmd_sources)
+
+    p = sub.add_parser(
+        "stats", parents=[common], help="questions, answers and votes of the last days"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--plot", type=Path, metavar="FILE.png", help="also draw questions per day (matplotlib)"
+    )
+    p.add_argument(
+        "--days",
+        type=_days,
+        default=feedback.DEFAULT_DAYS,
+        help=f"how many days back, today included (default {feedback.DEFAULT_DAYS})",
+    )
+    p.set_defaults(func=_cmd_stats)
+
+    p = sub.add_parser("feedback", help="what people said of the answers")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    e = actions.add_parser(
+        "export",
+        parents=[common],
+        help="print a gold set (JSON Lines for eval) made from the votes",
+    )
+    e.set_defaults(func=_cmd_feedback_export)
     return parser
 
 
@@ -247,6 +306,16 @@ def _positive(value: str) -> int:
     return n
 
 
+def _days(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 1 <= n <= 3660:
+        raise argparse.ArgumentTypeError("must be between 1 and 3660")
+    return n
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; errors become one line on stderr and exit code 2."""
     args = build_parser().parse_args(argv)
@@ -255,7 +324,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = configmod.load(args.config, corpus=args.corpus, db=args.db)
         command: Command = args.func
         return command(args, config)
-    except (ConfigError, SearchIndexError, evaluate.GoldSetError, sources.AddError) as exc:
+    except (
+        ConfigError,
+        SearchIndexError,
+        evaluate.GoldSetError,
+        sources.AddError,
+        feedback.FeedbackError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -85,6 +85,20 @@ class SourcesConfig:
 
 
 @dataclass(frozen=True)
+class FeedbackConfig:
+    """Feedback buttons under answers, and the record of questions /stats reports on."""
+
+    enabled: bool = True
+    # The feedback store; None means feedback.sqlite beside the index.
+    path: Path | None = None
+    # Store Telegram user and chat ids as they are, instead of only a keyed hash of them.
+    store_ids: bool = False
+
+
+FEEDBACK_FILE = "feedback.sqlite"
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything the program needs, resolved and checked."""
 
@@ -100,6 +114,12 @@ class Config:
     access: AccessConfig = field(default_factory=AccessConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
+
+    @property
+    def feedback_path(self) -> Path:
+        """The feedback store: its own SQLite file, beside the index unless configured."""
+        return self.feedback.path or self.index_path.with_name(FEEDBACK_FILE)
 
 
 # Every key the file may hold, with the TOML type it must have.
@@ -136,6 +156,7 @@ _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "overall_per_second": int,
         "max_wait_seconds": (int, float),
     },
+    "feedback": {"enabled": bool, "path": str, "store_ids": bool},
     "retrieval": {
         "language": str,
         "stopwords": bool,
@@ -268,11 +289,17 @@ def load(
         access=access,
         limits=_limits(data.get("limits", {})),
         delivery=_delivery(data.get("delivery", {})),
+        feedback=_feedback(base, data.get("feedback", {})),
     )
     if corpus is not None:
         config = replace(config, corpus=corpus)
     if db is not None:
         config = replace(config, index_path=db)
+    if config.feedback_path.resolve() == config.index_path.resolve():
+        raise ConfigError(
+            "feedback.path: must not be the index file (a reindex replaces that file); "
+            "leave it empty for feedback.sqlite beside the index"
+        )
     return config
 
 
@@ -351,6 +378,17 @@ def _delivery(dl: dict[str, Any]) -> DeliveryConfig:
         per_group_per_minute=dl.get("per_group_per_minute", 20),
         overall_per_second=dl.get("overall_per_second", 30),
         max_wait_seconds=float(wait),
+    )
+
+
+def _feedback(base: Path, fb: dict[str, Any]) -> FeedbackConfig:
+    path = fb.get("path", "")
+    if path.endswith(("/", "\\")):
+        raise ConfigError("feedback.path: must name a file, such as 'data/feedback.sqlite'")
+    return FeedbackConfig(
+        enabled=fb.get("enabled", True),
+        path=_path(base, path) if path else None,
+        store_ids=fb.get("store_ids", False),
     )
 
 

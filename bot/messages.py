@@ -1,4 +1,4 @@
-"""Telegram messages in HTML: answers, quotes, sources, help; always within Telegram's limits."""
+"""Telegram messages in HTML: answers, quotes, sources, help, stats; within Telegram's limits."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from index import PassageText, Quote, Source
 
 from .answer import Answer, Citation, date_label, page_label
+from .feedback import COMPLAINT_LABELS, Stats
 
 MESSAGE_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
@@ -249,3 +250,31 @@ def inline_title(quote: Quote) -> str:
 def inline_description(quote: Quote) -> str:
     """A quote card's description: source and date."""
     return trim(f"{quote.source.title} · {date_label(quote.source.date)}", INLINE_DESCRIPTION_CHARS)
+
+
+def stats_message(stats: Stats) -> str:
+    """/stats: questions per day, the answered share, votes and the most asked gaps."""
+    first, last = stats.days[0].day, stats.days[-1].day
+    lines = [
+        f"<b>Last {len(stats.days)} days</b> ({first.isoformat()} to {last.isoformat()}, UTC)",
+        f"Questions: {stats.questions}, answered: {stats.answered} ({stats.answered_share:.0%})",
+    ]
+    votes = stats.up + stats.down
+    if votes:
+        lines.append(
+            f"Votes: {votes} on {stats.rated} answer(s): 👍 {stats.up_share:.0%} · "
+            f"👎 {stats.down_share:.0%}"
+        )
+        lines.extend(f"  👎 {html_text(COMPLAINT_LABELS[c])}: {n}" for c, n in stats.complaints)
+    else:
+        lines.append("Votes: none yet.")
+    lines += ["", "<b>Per day</b> (questions / answered)"]
+    lines += [
+        f"<code>{d.day.strftime('%m-%d')}</code> {d.questions} / {d.answered}" for d in stats.days
+    ]
+    lines += ["", "<b>Most asked, not found</b>"]
+    if stats.unanswered:
+        lines += [f"{u.count}× {html_text(trim(u.question, 200))}" for u in stats.unanswered]
+    else:
+        lines.append("None.")
+    return "\n".join(lines)

@@ -8,7 +8,6 @@ import logging
 import re
 import secrets
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlparse
@@ -45,10 +44,19 @@ from telegram.ext import (
 
 from index import NO_TERMS, ReindexBusyError, SearchIndexError, SwapRefusedError
 
-from . import logs, messages, sources_chat
+from . import feedback_chat, logs, messages, sources_chat
 from .addressing import group_question, is_addressed, is_chitchat, mentions
 from .answer import Answer
-from .chat import BotApplication, BotData, Context, kind_of, reply, reply_plain
+from .chat import (
+    BotApplication,
+    BotData,
+    Context,
+    answer_query,
+    kind_of,
+    remember,
+    reply,
+    reply_plain,
+)
 from .config import Config
 from .corpus import report_lines
 from .delivery import Clock, MonotonicClock, Outbox, seconds
@@ -92,7 +100,6 @@ CALL_ATTEMPTS = 4
 CALL_MAX_WAIT_S = 30.0
 BUTTONS_PER_ROW = 3
 SHUTDOWN_GRACE_S = 5.0
-_REMEMBERED = 10_000
 
 # Callback data: ASCII digits only, bounded lengths, nothing else after.
 PASSAGE_DATA = re.compile(r"p:([0-9a-f]{8}):([0-9]{1,12})\Z", re.ASCII)
@@ -112,6 +119,7 @@ def build_application(config: Config, clock: Clock | None = None) -> BotApplicat
 
     async def post_init(app: BotApplication) -> None:
         await service.open()
+        app.bot_data.feedback = await asyncio.to_thread(feedback_chat.open_store, config)
         await _with_retries(lambda: app.bot.set_my_commands(COMMANDS))
 
     async def post_stop(app: BotApplication) -> None:
@@ -119,6 +127,9 @@ def build_application(config: Config, clock: Clock | None = None) -> BotApplicat
 
     async def post_shutdown(app: BotApplication) -> None:
         await service.close()
+        store, app.bot_data.feedback = app.bot_data.feedback, None
+        if store is not None:
+            store.close()
 
     builder = (
         ApplicationBuilder()
@@ -154,6 +165,7 @@ def build_application(config: Config, clock: Clock | None = None) -> BotApplicat
     app.add_handler(CommandHandler("sources", on_sources, filters=only_new))
     app.add_handler(CommandHandler("reindex", on_reindex, filters=only_new))
     sources_chat.register(app)
+    feedback_chat.register(app)
     app.add_handler(MessageHandler(only_new & filters.TEXT & ~filters.COMMAND, on_text))
     app.add_handler(CallbackQueryHandler(on_passage_button, pattern=PASSAGE_DATA))
     app.add_handler(CallbackQueryHandler(on_more_button, pattern=MORE_DATA))
@@ -199,16 +211,6 @@ def _config(context: Context) -> Config:
     return context.bot_data.config
 
 
-def _remember(seen: OrderedDict[Any, None], key: object) -> bool:
-    """Add key to a bounded memory; whether it was new."""
-    if key in seen:
-        return False
-    seen[key] = None
-    while len(seen) > _REMEMBERED:
-        seen.popitem(last=False)
-    return True
-
-
 async def _with_retries(call: Callable[[], Awaitable[T]]) -> T:
     """A Bot API call that is not a chat message: flood waits and network faults retried.
 
@@ -233,21 +235,6 @@ async def _with_retries(call: Callable[[], Awaitable[T]]) -> T:
             await asyncio.sleep(delay)
             delay *= 2
     raise AssertionError("unreachable")
-
-
-# ---------------------------------------------------------------- sending
-
-
-async def _answer_query(
-    context: Context, query: CallbackQuery, text: str | None = None, alert: bool = False
-) -> None:
-    """Answer a button press, once: later errors must not answer it a second time."""
-    if not _remember(context.bot_data.answered, query.id):
-        return
-    try:
-        await query.answer(text, show_alert=alert)
-    except TelegramError as exc:  # the spinner stops by itself; nothing else to do
-        log.info("could not answer a button press: %s", exc)
 
 
 # ---------------------------------------------------------------- the gate
@@ -296,7 +283,7 @@ async def on_gate(update: Update, context: Context) -> None:
         who = chat if decision.scope is Scope.CHAT else user
         log.info("%s id %s is over its question limit", decision.scope, who.id if who else "?")
     if update.callback_query is not None:
-        await _answer_query(context, update.callback_query, notice)
+        await answer_query(context, update.callback_query, notice)
     elif notice is not None and update.message is not None:
         reply_plain(context, update.message, notice)
     raise ApplicationHandlerStop
@@ -306,7 +293,7 @@ async def _refuse(update: Update, context: Context) -> None:
     user = update.effective_user
     user_id = user.id if user is not None else 0
     if update.callback_query is not None:
-        await _answer_query(context, update.callback_query, REFUSAL, alert=True)
+        await answer_query(context, update.callback_query, REFUSAL, alert=True)
         return
     if update.inline_query is not None:
         inline = update.inline_query
@@ -317,7 +304,7 @@ async def _refuse(update: Update, context: Context) -> None:
     message = update.message
     if message is None:
         return
-    if not _remember(context.bot_data.refused, message.chat_id):
+    if not remember(context.bot_data.refused, message.chat_id):
         log.debug("ignored user id %s in chat %s: not allowed", user_id, message.chat_id)
         return
     log.info("refused user id %s in chat %s: not allowed", user_id, message.chat_id)
@@ -348,25 +335,33 @@ async def _answer(message: Message, context: Context, question: str) -> None:
         reply_plain(context, message, ASK_USAGE)
         return
     answer = await service.answer(question)
-    reply(context, message, messages.answer_messages(answer), _answer_buttons(service, answer))
+    votes = await feedback_chat.record(context, message, answer)
+    markup = _answer_buttons(service, answer, votes)
+    reply(context, message, messages.answer_messages(answer), markup)
 
 
-def _answer_buttons(service: AnswerService, answer: Answer) -> InlineKeyboardMarkup | None:
-    if not answer.found or not answer.citations:
-        return None
-    generation = service.generation
-    buttons = [
-        InlineKeyboardButton(
-            f"Full passage [{c.n}]", callback_data=f"p:{generation}:{c.passage_id}"
-        )
-        for c in answer.citations
-    ]
-    rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
-    if answer.has_more:
-        key = service.remember(answer.question)
-        offset = answer.offset + len(answer.citations)
-        rows.append([InlineKeyboardButton("More", callback_data=f"m:{generation}:{key}:{offset}")])
-    return InlineKeyboardMarkup(rows)
+def _answer_buttons(
+    service: AnswerService, answer: Answer, votes: list[InlineKeyboardButton] | None = None
+) -> InlineKeyboardMarkup | None:
+    """Full passage [n] and More for an answer's citations; the vote buttons last."""
+    rows: list[list[InlineKeyboardButton]] = []
+    if answer.found and answer.citations:
+        generation = service.generation
+        buttons = [
+            InlineKeyboardButton(
+                f"Full passage [{c.n}]", callback_data=f"p:{generation}:{c.passage_id}"
+            )
+            for c in answer.citations
+        ]
+        rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
+        if answer.has_more:
+            key = service.remember(answer.question)
+            offset = answer.offset + len(answer.citations)
+            more = f"m:{generation}:{key}:{offset}"
+            rows.append([InlineKeyboardButton("More", callback_data=more)])
+    if votes:
+        rows.append(votes)
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 async def on_ask(update: Update, context: Context) -> None:
@@ -469,9 +464,9 @@ async def on_passage_button(update: Update, context: Context) -> None:
     query, message, match = pressed
     passage = await _service(context).passage(int(match.group(2)))
     if passage is None or message is None:
-        await _answer_query(context, query, STALE_BUTTON)
+        await answer_query(context, query, STALE_BUTTON)
         return
-    await _answer_query(context, query)
+    await answer_query(context, query)
     reply(context, message, messages.passage_messages(passage))
 
 
@@ -486,13 +481,13 @@ async def on_more_button(update: Update, context: Context) -> None:
     question = service.recall(match.group(2))
     offset = int(match.group(3))
     if question is None or message is None or offset < 1:
-        await _answer_query(context, query, STALE_BUTTON)
+        await answer_query(context, query, STALE_BUTTON)
         return
     answer = await service.answer(question, offset=offset)
     if not answer.citations:
-        await _answer_query(context, query, STALE_BUTTON)
+        await answer_query(context, query, STALE_BUTTON)
         return
-    await _answer_query(context, query)
+    await answer_query(context, query)
     reply(context, message, messages.answer_messages(answer), _answer_buttons(service, answer))
 
 
@@ -506,9 +501,9 @@ async def on_sources_button(update: Update, context: Context) -> None:
     pages = await _source_pages(context)
     page = int(match.group(2))
     if message is None or page >= len(pages):
-        await _answer_query(context, query, STALE_BUTTON)
+        await answer_query(context, query, STALE_BUTTON)
         return
-    await _answer_query(context, query)
+    await answer_query(context, query)
     markup = _page_buttons(_service(context).generation, page, len(pages))
     context.bot_data.outbox.post(
         message.chat_id,
@@ -521,7 +516,7 @@ async def on_sources_button(update: Update, context: Context) -> None:
 async def on_stale_button(update: Update, context: Context) -> None:
     """Buttons of an older index, and anything forged: a short notice."""
     if update.callback_query is not None:
-        await _answer_query(context, update.callback_query, STALE_BUTTON)
+        await answer_query(context, update.callback_query, STALE_BUTTON)
 
 
 # ---------------------------------------------------------------- sources, help, reindex
@@ -684,7 +679,7 @@ async def on_error(update: object, context: Context) -> None:
         return
     query = update.callback_query
     if query is not None and query.id not in context.bot_data.answered:
-        await _answer_query(context, query, APOLOGY)
+        await answer_query(context, query, APOLOGY)
         return
     message = update.effective_message
     if message is not None and update.inline_query is None:

@@ -96,7 +96,8 @@ async def running_bot(
     server = api.FakeBotApi(TOKEN)
     await server.start()
     corpus = tmp_path / "corpus"
-    shutil.copytree(SEEDS, corpus)
+    # A second run in the same folder is a restart: same corpus, index and feedback store.
+    shutil.copytree(SEEDS, corpus, dirs_exist_ok=True)
     settings = Config(
         corpus=corpus,
         index_path=tmp_path / "index.sqlite",

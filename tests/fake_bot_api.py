@@ -27,6 +27,8 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    # What the server answered with ok: true (the sent Message for sendMessage).
+    result: Any = None
 
 
 @dataclass
@@ -227,6 +229,7 @@ class FakeBotApi:
                 {"ok": False, "error_code": exc.code, "description": exc.description},
                 status=exc.code,
             )
+        call.result = result
         return web.json_response({"ok": True, "result": result})
 
     async def _dispatch(self, method: str, p: dict[str, Any]) -> Any:
@@ -279,6 +282,15 @@ class FakeBotApi:
             if self.messages[key] == (shown, p.get("reply_markup")):
                 raise _ApiError(400, "Bad Request: message is not modified")
             return self._message(p, message_id=key[1])
+        if method == "editMessageReplyMarkup":
+            self._check_markup(p.get("reply_markup"))
+            key = (int(p.get("chat_id", 0)), int(p.get("message_id", 0)))
+            if key not in self.messages:
+                raise _ApiError(400, "Bad Request: message to edit not found")
+            text, markup = self.messages[key]
+            if markup == p.get("reply_markup"):
+                raise _ApiError(400, "Bad Request: message is not modified")
+            return self._message({**p, "text": text}, message_id=key[1])
         if method == "deleteMessage":
             key = (int(p.get("chat_id", 0)), int(p.get("message_id", 0)))
             if self.messages.pop(key, None) is None:

@@ -51,7 +51,8 @@ async def test_dated_source_shows_its_date(env: Env) -> None:
 async def test_unanswerable_question_says_so(env: Env) -> None:
     [reply] = await reply_to(env.server, api.text_update("how do I bake sourdough bread?"))
     assert reply.params["text"] == "The sources do not answer this question."
-    assert "reply_markup" not in reply.params
+    rows = reply.params["reply_markup"]["inline_keyboard"]
+    assert [b["text"] for row in rows for b in row] == ["👍", "👎"]  # nothing to open, a vote
 
 
 async def test_group_answers_only_when_addressed(env: Env) -> None:
