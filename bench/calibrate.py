@@ -11,9 +11,14 @@ threshold, and prints the coefficients with the figures on both splits:
 The threshold is the highest that keeps ``--answered`` of the answerable SQuAD tuning
 questions and ``--chat-answered`` of the chat-style ones answered.
 
+``--mode hybrid`` fits the model of hybrid retrieval (answerability.HYBRID_MODEL), whose
+evidence has a fourth number: the best deciding passage's cosine similarity to the
+question; ``--mode bm25`` (the default) the BM25-only model (answerability.MODEL).
+
 Usage, from the repository root:
 
     .venv/bin/python bench/calibrate.py
+    .venv/bin/python bench/calibrate.py --mode hybrid
 """
 
 from __future__ import annotations
@@ -31,11 +36,11 @@ from numpy.typing import NDArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import quality  # noqa: E402
+import quality
 
-from bot import evaluate  # noqa: E402
-from index import Index, IndexSettings, SearchSettings, build_index  # noqa: E402
-from index.answerability import Evidence, Model  # noqa: E402
+from bot import evaluate
+from index import Index, IndexSettings, SearchSettings
+from index.answerability import Evidence, Model
 
 ROOT = Path(__file__).resolve().parent.parent
 TUNING_GOLD = ROOT / "tests" / "gold" / "tuning.jsonl"
@@ -52,8 +57,9 @@ class Sample:
 
 
 def features(evidence: Evidence) -> list[float]:
-    """The model's inputs, in Model's order (intercept last)."""
-    return [evidence.coverage, evidence.absent, 1.0]
+    """The model's inputs, in Model's order (coverage, absent, intercept, similarity)."""
+    out = [evidence.coverage, evidence.absent, 1.0]
+    return out if evidence.similarity is None else [*out, evidence.similarity]
 
 
 def fit(samples: Sequence[Sample], l2: float = 1e-3, steps: int = 20000) -> Model:
@@ -108,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Fit, choose the threshold, print the figures and one JSON line."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--data", type=Path, default=quality.DATA)
+    p.add_argument("--mode", choices=("bm25", "hybrid"), default="bm25")
     p.add_argument("--answered", type=float, default=0.95, help="answered share of SQuAD to keep")
     p.add_argument(
         "--chat-answered", type=float, default=0.80, help="answered share of the chat set"
@@ -117,14 +124,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     settings = IndexSettings()
+    search = SearchSettings(retrieval=args.mode)
     files, questions = quality.load_split(args.data, None)
     built = quality.build("answerability", files, args.cache, settings, False)
-    squad = Index.open(built.db, settings, SearchSettings())
+    squad = Index.open(built.db, settings, search)
+    if squad.retrieval != args.mode:
+        p.error(f"the index answers in {squad.retrieval} mode: {squad.retrieval_note}")
     tune = ask_all(squad, [(q.text, q.indexed) for q in questions if q.part == "tune"], "squad")
     report = ask_all(squad, [(q.text, q.indexed) for q in questions if q.part == "report"], "squad")
-    db = args.cache / "tuning-gold" / "index.sqlite"
-    build_index(TUNING_CORPUS, db, settings)
-    gold_index = Index.open(db, settings, SearchSettings())
+    gold_built = quality.build("tuning-gold", TUNING_CORPUS, args.cache, settings, False)
+    gold_index = Index.open(gold_built.db, settings, search)
     gold = ask_all(
         gold_index, [(g.q, not g.expect_none) for g in evaluate.load(TUNING_GOLD)], "tuning"
     )

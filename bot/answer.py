@@ -39,6 +39,8 @@ class Answer:
     citations: tuple[Citation, ...]
     total: int = 0
     offset: int = 0
+    # Which retrieval answered: "hybrid", "dense" or "bm25".
+    retrieval: str = "bm25"
 
     @property
     def has_more(self) -> bool:
@@ -49,7 +51,9 @@ class Answer:
 def compose(result: SearchResult) -> Answer:
     """Turn a search result into an answer with numbered citations."""
     if not result.found:
-        return Answer(result.question, False, _not_found_text(result), ())
+        return Answer(
+            result.question, False, _not_found_text(result), (), retrieval=result.retrieval
+        )
     citations = tuple(
         Citation(
             n=result.offset + i + 1,
@@ -67,7 +71,9 @@ def compose(result: SearchResult) -> Answer:
     )
     lead = citations[0]
     text = f"{lead.excerpt} [{lead.n}]"
-    return Answer(result.question, True, text, citations, result.total, result.offset)
+    return Answer(
+        result.question, True, text, citations, result.total, result.offset, result.retrieval
+    )
 
 
 def ask(index: Index, question: str, limit: int = 3, offset: int = 0) -> Answer:

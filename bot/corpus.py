@@ -25,9 +25,20 @@ def open_index(config: Config, build_if_needed: bool = True) -> Index:
     return Index.open(config.index_path, config.index, config.search)
 
 
-def build(config: Config, progress: ProgressCallback | None = None) -> BuildReport:
+def build(
+    config: Config,
+    progress: ProgressCallback | None = None,
+    embedding_progress: ProgressCallback | None = None,
+) -> BuildReport:
     """Build or refresh the configured index from the corpus folder."""
-    return build_index(config.corpus, config.index_path, config.index, progress)
+    return build_index(
+        config.corpus,
+        config.index_path,
+        config.index,
+        progress,
+        embedding_model=config.search.embedding_model,
+        embedding_progress=embedding_progress,
+    )
 
 
 def report_lines(report: BuildReport, limit: int = 50) -> list[str]:
@@ -38,6 +49,7 @@ def report_lines(report: BuildReport, limit: int = 50) -> list[str]:
         f"{len(report.removed)} removed, {report.unchanged} unchanged, "
         f"{len(report.skipped)} skipped."
     ]
+    lines.append(retrieval_line(report))
     lines.extend(date_lines(report))
     groups = (
         ("undated", [f"{path}: {note} is not a date" for path, note in report.undated_notes]),
@@ -51,6 +63,16 @@ def report_lines(report: BuildReport, limit: int = 50) -> list[str]:
         if len(items) > limit:
             lines.append(f"  … and {len(items) - limit} more {label}")
     return lines
+
+
+def retrieval_line(report: BuildReport) -> str:
+    """Which retrieval the index serves, and what the embedding stage did."""
+    if report.retrieval == "hybrid":
+        return (
+            f"Retrieval: hybrid ({report.retrieval_note}); {report.embedded} passage(s) "
+            f"embedded, {report.reused_vectors} reused."
+        )
+    return f"Retrieval: BM25 only ({report.retrieval_note})."
 
 
 DATE_SOURCES = (

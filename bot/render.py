@@ -44,6 +44,7 @@ def to_dict(answer: Answer) -> dict[str, object]:
         "question": answer.question,
         "found": answer.found,
         "answer": answer.text,
+        "retrieval": answer.retrieval,
         "citations": [
             {
                 "n": c.n,

@@ -33,11 +33,15 @@ class Model:
     coverage: float
     absent: float
     intercept: float
+    # The best deciding passage's cosine similarity to the question (hybrid retrieval).
+    similarity: float = 0.0
 
 
 # Fitted by bench/calibrate.py on the tuning split (SQuAD split-half articles 0-23 and
 # tests/gold/tuning.jsonl); figures for the other split are in BENCHMARKS.md.
 MODEL = Model(coverage=3.996, absent=-1.043, intercept=-1.45)
+# The same fit with the semantic similarity as a third input, for hybrid retrieval.
+HYBRID_MODEL = Model(coverage=3.996, absent=-1.043, intercept=-1.45, similarity=0.0)
 
 
 class Reason(StrEnum):
@@ -55,10 +59,20 @@ class Evidence:
 
     coverage: float
     absent: float
+    # Best cosine similarity among the deciding passages; None without embeddings.
+    similarity: float | None = None
 
-    def confidence(self, model: Model = MODEL) -> float:
+    @property
+    def model(self) -> Model:
+        """The fitted model for this kind of evidence."""
+        return MODEL if self.similarity is None else HYBRID_MODEL
+
+    def confidence(self, model: Model | None = None) -> float:
         """The probability that the sources answer the question."""
+        model = model or self.model
         z = model.coverage * self.coverage + model.absent * self.absent + model.intercept
+        if self.similarity is not None:
+            z += model.similarity * self.similarity
         return 1 / (1 + math.exp(-z))
 
 
@@ -87,7 +101,10 @@ def decide(terms: Sequence[QueryTerm], ranked: Ranked, threshold: float) -> Deci
     absent = sum(t.weight for t in terms if t.df == 0) / total if total > 0 else 1.0
     top = min(len(ranked), DECIDING_PASSAGES)
     coverage = float(ranked.coverage[:top].max()) if top else 0.0
-    evidence = Evidence(coverage, absent)
+    similarity = None
+    if ranked.similarity is not None:
+        similarity = float(ranked.similarity[:top].max()) if top else 0.0
+    evidence = Evidence(coverage, absent, similarity)
     # A number or version asked about must match: 3.12 is not 2.7.
     numbers = tuple(t.word for t in terms if t.number and t.df == 0)
     if numbers:

@@ -10,7 +10,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import AbstractContextManager, closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,11 @@ from .errors import (
     IndexIncompatibleError,
     IndexMissingError,
 )
+from .vectors import EmbeddingCounts
+
+# The build's embedding stage (vectors.EmbeddingStage): fills the vector store of the index
+# being built on the connection, given whether the previous index is attached as "old".
+EmbedStage = Callable[[sqlite3.Connection, bool], EmbeddingCounts]
 
 # Bumped whenever the schema or the meaning of stored values changes.
 FORMAT_VERSION = 3
@@ -73,6 +78,12 @@ class BuildReport:
     # Undated sources: how many, and why for those that state something like a date.
     undated: int = 0
     undated_notes: tuple[tuple[str, str], ...] = ()
+    # Passage vectors computed by this build, and those reused from the previous index.
+    embedded: int = 0
+    reused_vectors: int = 0
+    # "hybrid" when passage vectors were stored, else "bm25", and why not, in one line.
+    retrieval: str = "bm25"
+    retrieval_note: str = ""
 
 
 @dataclass
@@ -117,6 +128,7 @@ def build(
     db_path: Path,
     settings: IndexSettings,
     progress: ProgressCallback | None = None,
+    embed: EmbedStage | None = None,
 ) -> BuildReport:
     """Index the corpus into a new file beside db_path, then swap it in atomically."""
     started = time.perf_counter()
@@ -189,6 +201,7 @@ def build(
             removed = sorted(set(old) - set(seen_hashes.values()))
             db.table("skipped").insert_all({"path": s.path, "reason": s.reason} for s in skipped)
             _write_arrays(conn, *writer.finish())
+            vectors = embed(conn, old_db is not None) if embed is not None else None
             dated_by, undated, notes = _date_summary(conn)
             _write_meta(db, settings, corpus)
             conn.commit()
@@ -211,6 +224,8 @@ def build(
         dated_by=dated_by,
         undated=undated,
         undated_notes=notes,
+        embedded=vectors.embedded if vectors is not None else 0,
+        reused_vectors=vectors.reused if vectors is not None else 0,
     )
 
 
@@ -610,6 +625,10 @@ class Store:
         """Close the database connection."""
         with self._lock:
             self._conn.close()
+
+    def cursor(self) -> AbstractContextManager[sqlite3.Cursor]:
+        """A cursor under the store's lock, for the vector store (vectors.py)."""
+        return self._cursor()
 
     @contextmanager
     def _cursor(self) -> Iterator[sqlite3.Cursor]:

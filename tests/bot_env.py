@@ -18,6 +18,7 @@ from telegram.ext import Application
 from bot import service as service_module
 from bot.config import Config, SourcesConfig, TelegramConfig
 from bot.telegram_app import ALLOWED_UPDATES, build_application
+from index import SearchSettings
 from tests import fake_bot_api as api
 from tests.conftest import SEEDS
 from tests.telegram_html import check
@@ -67,6 +68,7 @@ async def running_bot(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
     sources: SourcesConfig | None = None,
+    search: SearchSettings | None = None,
     **telegram: Any,
 ) -> AsyncIterator[Env]:
     """Start the bot against a fresh stand-in server; on exit check every message it sent."""
@@ -85,6 +87,9 @@ async def running_bot(
             **telegram,
         ),
         sources=sources or SourcesConfig(),
+        # BM25 only unless asked: these tests are about the Telegram path, and embedding
+        # the seeds for each of them would make the suite several times slower.
+        search=search or SearchSettings(embedding_model=""),
     )
     app = build_application(config)
     try:
