@@ -56,10 +56,11 @@ class Sample:
     group: str
 
 
-def features(evidence: Evidence) -> list[float]:
+def features(evidence: Evidence, hybrid: bool) -> list[float]:
     """The model's inputs, in Model's order (coverage, absent, intercept, similarity)."""
     out = [evidence.coverage, evidence.absent, 1.0]
-    return out if evidence.similarity is None else [*out, evidence.similarity]
+    # Evidence gathered before any retrieval (no words to look for) has no similarity.
+    return [*out, evidence.similarity or 0.0] if hybrid else out
 
 
 def fit(samples: Sequence[Sample], l2: float = 1e-3, steps: int = 20000) -> Model:
@@ -68,7 +69,8 @@ def fit(samples: Sequence[Sample], l2: float = 1e-3, steps: int = 20000) -> Mode
     Each group (SQuAD, the chat-style gold set) weighs the same in the fit, however many
     questions it has: people in a chat ask unlike SQuAD's annotators.
     """
-    x = np.array([features(s.evidence) for s in samples])
+    hybrid = any(s.evidence.similarity is not None for s in samples)
+    x = np.array([features(s.evidence, hybrid) for s in samples])
     y = np.array([float(s.answerable) for s in samples])
     groups = [s.group for s in samples]
     counts = {g: groups.count(g) for g in set(groups)}
@@ -93,6 +95,16 @@ def shares(samples: Sequence[Sample], model: Model, threshold: float) -> dict[st
         "refused": round(float(np.mean(p[~yes] < threshold)), 4) if (~yes).any() else 1.0,
         "answerable": int(yes.sum()),
         "unanswerable": int((~yes).sum()),
+    }
+
+
+def applied_shares(samples: Sequence[Sample], threshold: float) -> dict[str, float]:
+    """Answered and refused shares as the index decides (answerability.Evidence)."""
+    p = np.array([s.evidence.confidence() for s in samples])
+    yes = np.array([s.answerable for s in samples])
+    return {
+        "answered": round(float(np.mean(p[yes] >= threshold)), 4),
+        "refused": round(float(np.mean(p[~yes] < threshold)), 4),
     }
 
 
@@ -164,6 +176,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"min_answerability = {threshold}")
     for name in ("tune_squad", "tuning_gold", "report_squad"):
         print(f"{name}: {figures[name]}")
+    if args.mode == "hybrid":
+        # As the index decides, with the models in answerability.py (HYBRID_MODEL's
+        # intercept moved to the common threshold) against min_answerability.
+        applied = SearchSettings().min_answerability
+        for name, group in (("tune_squad", tune), ("tuning_gold", gold), ("report_squad", report)):
+            shown = applied_shares(group, applied)
+            figures[f"applied_{name}"] = shown
+            print(f"applied {name}: {shown}")
     print(json.dumps(figures))
     return 0
 

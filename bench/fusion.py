@@ -1,7 +1,7 @@
 """Measure the hybrid fusion's weights on the tuning splits only.
 
 For each dense weight (share of the embeddings' score in the fused score) and each weight of
-the question's covered share in hybrid ranking, asks the tuning questions with no
+the question's covered share in ranking (coverage_weight), asks the tuning questions with no
 answerability threshold and prints one row per pair:
 
 - SciFact train queries (nDCG@10; the reported figures use the test queries);
@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 **{
                     **base.__dict__,
                     "dense_weight": weight,
-                    "hybrid_coverage_weight": coverage,
+                    "coverage_weight": coverage,
                 }
             )
             figures = measure(search, (scifact, dataset), (split, tune), tuning)

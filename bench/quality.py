@@ -44,7 +44,7 @@ Usage, from the repository root:
     .venv/bin/python bench/quality.py --datasets scifact --split train --k1 1.2 --b 0.8
     .venv/bin/python bench/quality.py --passage-chars 5000 --excerpt-chars 300 --jobs 2
     .venv/bin/python bench/quality.py --datasets answerability --sample 200
-    .venv/bin/python bench/quality.py --datasets tuning --modes hybrid --dense-weight 0.5
+    .venv/bin/python bench/quality.py --datasets tuning --modes hybrid --dense-weight 0.8
 
 Built indexes are cached per dataset and index settings under ``--cache`` (default: a
 folder in the system temp dir); ``--rebuild`` ignores the cache. Questions are spread over
@@ -668,7 +668,6 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "context_weight",
         "coverage_weight",
         "dense_weight",
-        "hybrid_coverage_weight",
         "embedding_model",
         "retrieval",
     )
@@ -735,12 +734,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     p.add_argument("--embedding-model", default=defaults.embedding_model, help='("" for BM25 only)')
     p.add_argument("--dense-weight", type=float, default=None, help=f"({defaults.dense_weight})")
-    p.add_argument(
-        "--hybrid-coverage-weight",
-        type=float,
-        default=None,
-        help=f"({defaults.hybrid_coverage_weight})",
-    )
     p.add_argument("--passage-chars", type=int, default=IndexSettings().passage_chars)
     p.add_argument("--min-passage-chars", type=int, default=IndexSettings().min_passage_chars)
     p.add_argument("--no-title", action="store_true", help="index text without the title")

@@ -58,18 +58,14 @@ class SearchSettings:
     # "hybrid" (BM25 and embeddings, BM25 alone when there are no embeddings), "dense"
     # (embeddings alone, for measuring) or "bm25".
     retrieval: str = Mode.HYBRID
-    # Share of the embeddings' score in the fused score, and the covered share's weight in
-    # hybrid ranking; both measured on the tuning splits (BENCHMARKS.md).
-    dense_weight: float = 0.7
-    hybrid_coverage_weight: float = 0.5
+    # Share of the embeddings' score in the fused score: measured with bench/fusion.py on
+    # the tuning splits, with coverage_weight (BENCHMARKS.md, "Hybrid retrieval").
+    dense_weight: float = 0.95
 
     def ranking(self, mode: Mode = Mode.BM25) -> RankingSettings:
         """The settings of the ranking stage for the retrieval mode in use."""
-        coverage = {
-            Mode.BM25: self.coverage_weight,
-            Mode.HYBRID: self.hybrid_coverage_weight,
-            Mode.DENSE: 0.0,  # embeddings alone: their order is kept
-        }[mode]
+        # Embeddings alone keep their own order: that mode measures them unaided.
+        coverage = 0.0 if mode == Mode.DENSE else self.coverage_weight
         return RankingSettings(self.context_weight, coverage)
 
     def __post_init__(self) -> None:
@@ -92,7 +88,6 @@ class SearchSettings:
             "retrieval.context_weight": 0 <= self.context_weight <= 1,
             "retrieval.coverage_weight": self.coverage_weight >= 0,
             "retrieval.dense_weight": 0 <= self.dense_weight <= 1,
-            "retrieval.hybrid_coverage_weight": self.hybrid_coverage_weight >= 0,
         }
         for key, ok in checks.items():
             if not ok:

@@ -299,3 +299,32 @@ async def test_the_telegram_bot_answers_in_hybrid_mode(
         assert "Nicolás Maduro" in reply.params["text"]
         service = env.app.bot_data["service"]
         assert service.index.retrieval == "hybrid"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (None, BUNDLED_EMBEDDING_MODEL),
+        ('embedding_model = ""', ""),
+        ('embedding_model = "models/mini"', "{base}/models/mini"),
+        ('embedding_model = "intfloat/multilingual-e5-small"', "intfloat/multilingual-e5-small"),
+    ],
+)
+def test_config_names_the_embedding_model(tmp_path: Path, line: str | None, expected: str) -> None:
+    from bot import config as configmod
+
+    (tmp_path / "models" / "mini").mkdir(parents=True)
+    path = tmp_path / "config.toml"
+    path.write_text("[retrieval]\n" + (line or "") + "\n", encoding="utf-8")
+    loaded = configmod.load(path, environ={})
+    assert loaded.search.embedding_model == expected.format(base=tmp_path)
+    assert loaded.search.retrieval == "hybrid"
+
+
+def test_config_rejects_an_unknown_mode(tmp_path: Path) -> None:
+    from bot import config as configmod
+
+    path = tmp_path / "config.toml"
+    path.write_text('[retrieval]\nmode = "fuzzy"\n', encoding="utf-8")
+    with pytest.raises(configmod.ConfigError, match=r"^retrieval.mode: unknown mode 'fuzzy'"):
+        configmod.load(path, environ={})
