@@ -29,9 +29,10 @@ from .errors import ConfigurationError
 # The model used when none is configured: found with the semantic extra installed.
 BUNDLED = "all-MiniLM-L6-v2"
 _BUNDLED_FILES = Path(__file__).parent / "models" / BUNDLED
-# Passages per model call: long enough to keep both cores busy, short enough that padding
-# to the batch's longest passage (they are sorted by length first) wastes little.
-BATCH = 32
+# Passages per model call. Larger batches were no faster per CPU second here (length-
+# sorted, little padding either way) and a batch of 32 passages of 256 word pieces held
+# several hundred MB of attention tensors at once.
+BATCH = 8
 EXTRA = 'pip install -e ".[semantic]"'
 
 EmbedProgress = Callable[[int, int], None]

@@ -112,22 +112,26 @@ class SqliteVectors:
         )
 
     def load(self) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        empty = np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
         if not self._exists():
-            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
-        ids: list[int] = []
-        blobs: list[bytes] = []
-        for passage_id, vector in self._conn.execute(
-            f"SELECT passage_id, vector FROM {self._schema}.embeddings ORDER BY passage_id"
-        ):
-            ids.append(passage_id)
-            blobs.append(vector)
-        if not blobs:
-            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
-        width = len(blobs[0]) // STORED.itemsize
-        if any(len(b) != len(blobs[0]) for b in blobs):
-            raise ValueError("stored vectors differ in length")
-        matrix = np.frombuffer(b"".join(blobs), dtype=STORED).reshape(len(blobs), width)
-        return np.array(ids, dtype=np.int64), matrix.astype(np.float32)
+            return empty
+        table = f"{self._schema}.embeddings"
+        count, size = self._conn.execute(
+            f"SELECT COUNT(*), MAX(LENGTH(vector)) FROM {table}"
+        ).fetchone()
+        if not count:
+            return empty
+        # Filled row by row: no list of blobs and joined copy beside the matrix, which
+        # would double the peak memory of opening a large index.
+        ids = np.empty(count, dtype=np.int64)
+        matrix = np.empty((count, size // STORED.itemsize), dtype=np.float32)
+        rows = self._conn.execute(f"SELECT passage_id, vector FROM {table} ORDER BY passage_id")
+        for row, (passage_id, vector) in enumerate(rows):
+            if len(vector) != size:
+                raise ValueError("stored vectors differ in length")
+            ids[row] = passage_id
+            matrix[row] = np.frombuffer(vector, dtype=STORED)
+        return ids, matrix
 
 
 @dataclass(frozen=True)
