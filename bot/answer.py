@@ -47,6 +47,8 @@ class Answer:
     answerability: float = 0.0
     # Why the sources do not answer it, when they do not.
     reason: Reason | None = None
+    # Which retrieval answered: "hybrid", "dense" or "bm25".
+    retrieval: str = "bm25"
 
     @property
     def has_more(self) -> bool:
@@ -64,9 +66,19 @@ def compose(result: SearchResult) -> Answer:
             (),
             answerability=result.confidence,
             reason=result.reason,
+            retrieval=result.retrieval,
         )
     if not result.hits:  # a page past the last citation
-        return Answer(result.question, True, "", (), result.total, result.offset, result.confidence)
+        return Answer(
+            result.question,
+            True,
+            "",
+            (),
+            result.total,
+            result.offset,
+            answerability=result.confidence,
+            retrieval=result.retrieval,
+        )
     citations = tuple(
         Citation(
             n=result.offset + i + 1,
@@ -87,7 +99,14 @@ def compose(result: SearchResult) -> Answer:
     lead = citations[0]
     text = f"{lead.excerpt} [{lead.n}]"
     return Answer(
-        result.question, True, text, citations, result.total, result.offset, result.confidence
+        result.question,
+        True,
+        text,
+        citations,
+        result.total,
+        result.offset,
+        answerability=result.confidence,
+        retrieval=result.retrieval,
     )
 
 

@@ -36,12 +36,21 @@ def _cmd_index(args: argparse.Namespace, config: Config) -> int:
             bar.n = done
             bar.refresh()
 
-        try:
-            report = build(config, progress, force=args.force)
-        except SwapRefusedError as exc:
-            raise SwapRefusedError(
-                f"{exc}: python -m bot index --force", exc.previous, exc.built
-            ) from None
+        with tqdm(
+            total=0, unit="passage", desc="Embedding", disable=not sys.stderr.isatty(), leave=False
+        ) as embed_bar:
+
+            def embedding_progress(done: int, total: int) -> None:
+                embed_bar.total = total
+                embed_bar.n = done
+                embed_bar.refresh()
+
+            try:
+                report = build(config, progress, embedding_progress, force=args.force)
+            except SwapRefusedError as exc:
+                raise SwapRefusedError(
+                    f"{exc}: python -m bot index --force", exc.previous, exc.built
+                ) from None
     print("\n".join(report_lines(report)))
     print(f"Index: {config.index_path}")
     return 0

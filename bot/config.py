@@ -10,7 +10,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from index import AnalyzerSettings, IndexSettings, SearchSettings
+from index import BUNDLED_EMBEDDING_MODEL, AnalyzerSettings, IndexSettings, SearchSettings
 from index import ConfigurationError as _IndexConfigurationError
 
 DEFAULT_CONFIG = Path("config.toml")
@@ -169,6 +169,9 @@ _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "min_answerability": (int, float),
         "min_hit_ratio": (int, float),
         "engine": str,
+        "embedding_model": str,
+        "mode": str,
+        "dense_weight": (int, float),
     },
 }
 
@@ -265,6 +268,9 @@ def load(
             min_answerability=float(rt.get("min_answerability", SearchSettings.min_answerability)),
             min_hit_ratio=float(rt.get("min_hit_ratio", 0.5)),
             engine=rt.get("engine", "auto"),
+            embedding_model=_embedding_model(base, rt.get("embedding_model")),
+            retrieval=rt.get("mode", SearchSettings.retrieval),
+            dense_weight=float(rt.get("dense_weight", SearchSettings.dense_weight)),
         )
     except _IndexConfigurationError as exc:
         raise ConfigError(str(exc)) from None
@@ -390,6 +396,16 @@ def _feedback(base: Path, fb: dict[str, Any]) -> FeedbackConfig:
         path=_path(base, path) if path else None,
         store_ids=fb.get("store_ids", False),
     )
+
+
+def _embedding_model(base: Path, value: str | None) -> str:
+    """The bundled model by default; a relative folder is read from the config's folder."""
+    if value is None:
+        return BUNDLED_EMBEDDING_MODEL
+    if not value or value == BUNDLED_EMBEDDING_MODEL:
+        return value
+    folder = _path(base, value)
+    return str(folder) if folder.exists() or value.startswith((".", "/", "~")) else value
 
 
 def _path(base: Path, value: str) -> Path:

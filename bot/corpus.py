@@ -29,7 +29,11 @@ def open_index(config: Config, build_if_needed: bool = True) -> Index:
 
 
 def build(
-    config: Config, progress: ProgressCallback | None = None, *, force: bool = False
+    config: Config,
+    progress: ProgressCallback | None = None,
+    embedding_progress: ProgressCallback | None = None,
+    *,
+    force: bool = False,
 ) -> BuildReport:
     """Build or refresh the configured index; force swaps it in however many sources it drops."""
     return build_index(
@@ -38,6 +42,8 @@ def build(
         config.index,
         progress,
         max_drop=None if force else config.max_drop_share,
+        embedding_model=config.search.embedding_model,
+        embedding_progress=embedding_progress,
     )
 
 
@@ -71,6 +77,7 @@ def report_lines(report: BuildReport, limit: int = 50) -> list[str]:
         f"{len(report.removed)} removed, {report.unchanged} unchanged, "
         f"{len(report.skipped)} skipped."
     ]
+    lines.append(retrieval_line(report))
     lines.extend(date_lines(report))
     groups = (
         (
@@ -90,6 +97,16 @@ def report_lines(report: BuildReport, limit: int = 50) -> list[str]:
         if len(items) > limit:
             lines.append(f"  … and {len(items) - limit} more {label}")
     return lines
+
+
+def retrieval_line(report: BuildReport) -> str:
+    """Which retrieval the index serves, and what the embedding stage did."""
+    if report.retrieval == "hybrid":
+        return (
+            f"Retrieval: hybrid ({report.retrieval_note}); {report.embedded} passage(s) "
+            f"embedded, {report.reused_vectors} reused."
+        )
+    return f"Retrieval: BM25 only ({report.retrieval_note})."
 
 
 DATE_SOURCES = (

@@ -47,6 +47,7 @@ def to_dict(answer: Answer) -> dict[str, object]:
         "found": answer.found,
         "answerability": round(answer.answerability, 3),
         "answer": answer.text,
+        "retrieval": answer.retrieval,
         "citations": [
             {
                 "n": c.n,

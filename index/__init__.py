@@ -2,10 +2,14 @@
 
 from .analyzer import AnalyzerSettings, fold
 from .answerability import Reason
+from .building import build_index
 from .dates import DateQuery
 from .documents import Document, Skipped
 from .documents import parse as read_document
 from .documents import scan as scan_corpus
+from .embedding import BUNDLED as BUNDLED_EMBEDDING_MODEL
+from .embedding import Embedder
+from .embedding import load as load_embedder
 from .errors import (
     ConfigurationError,
     CorpusError,
@@ -22,7 +26,7 @@ from .question import AnswerType, QueryTerm, Question
 from .quotes import Quote, QuoteResult, exact_phrase, find_quotes, notable_quotes
 from .readers import SUFFIXES, looks_like
 from .readers.metadata import path_date
-from .retrieval import Candidates, Retriever
+from .retrieval import Candidates, Mode, Retriever
 from .search import (
     MISSING_NAME,
     NO_DATE_MATCH,
@@ -35,9 +39,9 @@ from .search import (
     SearchSettings,
 )
 from .store import BuildReport, IndexSettings, ProgressCallback, Source
-from .store import build as build_index
 
 __all__ = [
+    "BUNDLED_EMBEDDING_MODEL",
     "ELLIPSIS",
     "MISSING_NAME",
     "NO_DATE_MATCH",
@@ -52,6 +56,7 @@ __all__ = [
     "CorpusError",
     "DateQuery",
     "Document",
+    "Embedder",
     "Hit",
     "Index",
     "IndexCorruptError",
@@ -59,6 +64,7 @@ __all__ = [
     "IndexMissingError",
     "IndexSettings",
     "IndexWriteError",
+    "Mode",
     "PassageText",
     "ProgressCallback",
     "QueryTerm",
@@ -78,6 +84,7 @@ __all__ = [
     "exact_phrase",
     "find_quotes",
     "fold",
+    "load_embedder",
     "looks_like",
     "notable_quotes",
     "path_date",

@@ -36,6 +36,8 @@ class Ranked:
     # Per row and question term: held by the passage itself / only by its context.
     direct: NDArray[np.bool_]
     context: NDArray[np.bool_]
+    # Cosine similarity of each row to the question, when embeddings took part.
+    similarity: NDArray[np.float64] | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -49,6 +51,7 @@ def rank(
     context: DocumentContext,
     postings: Callable[[frozenset[str]], NDArray[np.int32]],
     settings: RankingSettings,
+    similarity: NDArray[np.float64] | None = None,
 ) -> Ranked:
     """Order candidate rows by score and coverage, best first."""
     direct = np.zeros((len(rows), len(terms)), dtype=bool)
@@ -65,4 +68,5 @@ def rank(
     final = (scores / top if top > 0 else scores) + settings.coverage_weight * coverage
     order = np.lexsort((rows, -coverage, -final))
     near = titled | around
-    return Ranked(rows[order], scores[order], coverage[order], direct[order], near[order])
+    sims = similarity[order] if similarity is not None else None
+    return Ranked(rows[order], scores[order], coverage[order], direct[order], near[order], sims)

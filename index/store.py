@@ -11,7 +11,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import AbstractContextManager, closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,11 @@ from .errors import (
     IndexWriteError,
     SwapRefusedError,
 )
+from .vectors import EmbeddingCounts
+
+# The build's embedding stage (vectors.EmbeddingStage): fills the vector store of the index
+# being built on the connection, given whether the previous index is attached as "old".
+EmbedStage = Callable[[sqlite3.Connection, bool], EmbeddingCounts]
 
 # Bumped whenever the schema or the meaning of stored values changes.
 FORMAT_VERSION = 3
@@ -76,6 +81,12 @@ class BuildReport:
     # Undated sources: how many, and why for those that state something like a date.
     undated: int = 0
     undated_notes: tuple[tuple[str, str], ...] = ()
+    # Passage vectors computed by this build, and those reused from the previous index.
+    embedded: int = 0
+    reused_vectors: int = 0
+    # "hybrid" when passage vectors were stored, else "bm25", and why not, in one line.
+    retrieval: str = "bm25"
+    retrieval_note: str = ""
 
 
 @dataclass
@@ -120,6 +131,7 @@ def build(
     db_path: Path,
     settings: IndexSettings,
     progress: ProgressCallback | None = None,
+    embed: EmbedStage | None = None,
     *,
     max_drop: float | None = None,
 ) -> BuildReport:
@@ -132,7 +144,7 @@ def build(
     in every failure the previous index is left as it was.
     """
     try:
-        return _build(corpus, db_path, settings, progress, max_drop)
+        return _build(corpus, db_path, settings, progress, max_drop, embed)
     except (sqlite3.Error, OSError) as exc:
         failure = _write_failure(exc, db_path)
         if failure is None:
@@ -146,6 +158,7 @@ def _build(
     settings: IndexSettings,
     progress: ProgressCallback | None,
     max_drop: float | None,
+    embed: EmbedStage | None,
 ) -> BuildReport:
     started = time.perf_counter()
     entries, skipped = documents.scan(corpus)
@@ -233,6 +246,7 @@ def _build(
             removed = sorted(set(old) - set(seen_hashes.values()))
             db.table("skipped").insert_all({"path": s.path, "reason": s.reason} for s in skipped)
             _write_arrays(conn, *writer.finish())
+            vectors = embed(conn, old_db is not None) if embed is not None else None
             dated_by, undated, notes = _date_summary(conn)
             _write_meta(db, settings, corpus)
             conn.commit()
@@ -255,6 +269,8 @@ def _build(
         dated_by=dated_by,
         undated=undated,
         undated_notes=notes,
+        embedded=vectors.embedded if vectors is not None else 0,
+        reused_vectors=vectors.reused if vectors is not None else 0,
     )
 
 
@@ -721,6 +737,10 @@ class Store:
         """Close the database connection."""
         with self._lock:
             self._conn.close()
+
+    def cursor(self) -> AbstractContextManager[sqlite3.Cursor]:
+        """A cursor under the store's lock, for the vector store (vectors.py)."""
+        return self._cursor()
 
     @contextmanager
     def _cursor(self) -> Iterator[sqlite3.Cursor]:

@@ -18,6 +18,7 @@ from bot import service as service_module
 from bot.config import Config, DeliveryConfig, LimitsConfig, SourcesConfig, TelegramConfig
 from bot.delivery import Clock
 from bot.telegram_app import ALLOWED_UPDATES, BotApplication, build_application
+from index import SearchSettings
 from tests import fake_bot_api as api
 from tests.conftest import SEEDS
 from tests.telegram_html import check
@@ -85,6 +86,7 @@ async def running_bot(
     sources: SourcesConfig | None = None,
     clock: Clock | None = None,
     config: dict[str, Any] | None = None,
+    search: SearchSettings | None = None,
     **telegram: Any,
 ) -> AsyncIterator[Env]:
     """Start the bot against a fresh stand-in server; on exit check every message it sent.
@@ -110,6 +112,9 @@ async def running_bot(
         sources=sources or SourcesConfig(),
         delivery=FAST,
         limits=UNLIMITED,
+        # BM25 only unless asked: these tests are about the Telegram path, and embedding
+        # the seeds for each of them would make the suite several times slower.
+        search=search or SearchSettings(embedding_model=""),
     )
     settings = replace(settings, **(config or {}))
     app = build_application(settings, clock)

@@ -10,7 +10,7 @@ import pytest
 
 from bot import render
 from bot.answer import ask
-from index import AnswerType, Index, IndexSettings, Reason, build_index
+from index import AnswerType, Index, IndexSettings, Reason, SearchSettings, build_index
 from index.question import answer_type
 from tests.conftest import WriteCorpus
 
@@ -21,9 +21,10 @@ FILLER = (
 
 
 def _index(write_corpus: WriteCorpus, tmp_path: Path, files: dict[str, str | bytes]) -> Index:
+    """The mechanisms here are the lexical ones: BM25 retrieval, no embeddings."""
     corpus = write_corpus(files)
-    build_index(corpus, tmp_path / "index.sqlite", IndexSettings())
-    return Index.open(tmp_path / "index.sqlite")
+    build_index(corpus, tmp_path / "index.sqlite", IndexSettings(), embedding_model="")
+    return Index.open(tmp_path / "index.sqlite", search=SearchSettings(embedding_model=""))
 
 
 @pytest.fixture

@@ -39,7 +39,15 @@ def test_ask_json_is_exactly_one_object(tmp_path: Path, capsys: pytest.CaptureFi
     code, out, _ = run(capsys, "ask", "--json", "--corpus", str(SEEDS), "--db", str(db), "jaguar")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"question", "found", "answerability", "answer", "citations"}
+    assert set(data) == {
+        "question",
+        "found",
+        "answerability",
+        "answer",
+        "retrieval",
+        "citations",
+    }
+    assert data["retrieval"] == "hybrid"
     assert data["found"] is True
     assert 0 < data["answerability"] <= 1
     first = data["citations"][0]

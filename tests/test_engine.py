@@ -164,7 +164,7 @@ def test_bm25_candidates_are_the_head_of_a_full_sort(
     engine = open_engine(matrix, "sparse")
     ids = np.arange(100, 100 + matrix.size, dtype=np.int64)
     terms = [QueryTerm(w, frozenset({w}), engine.df(w), 1.0) for w in dict.fromkeys(query)]
-    found = Bm25Retriever(engine, ids).candidates(terms, k, None)
+    found = Bm25Retriever(engine, ids).candidates(" ".join(query), terms, k, None)
     scores = engine.scores([t.word for t in terms])
     holding = [r for r, doc in enumerate(docs) if set(doc) & set(query)]
     expected = sorted(holding, key=lambda r: (-scores[r], r))[:k]
