@@ -341,12 +341,14 @@ class Index:
         when = asked.dates
         terms = list(asked.terms)
         allowed = self._in_range(when) if when is not None and when.has_range else None
+        date_only = False
         if allowed is not None and not allowed.any():
-            # No source is dated so; the date may be an event the text tells of, and then
-            # its words must be found with the rest.
+            # No source is dated so; the date may be an event the text tells of ("what
+            # happened on 4 January"), so its words are searched, alone or with the rest.
+            date_only = not terms
+            terms += asked.date_terms
             if not terms:
                 return self._not_found(asked, Decision(False, NOTHING, Reason.NO_DATE_MATCH))
-            terms += asked.date_terms
             allowed = None
         if not terms:
             if when is not None:
@@ -356,7 +358,7 @@ class Index:
         ranked = self._ranked(question, terms, max(CANDIDATES, offset + limit), allowed)
         decision = decide(terms, ranked, threshold)
         if not decision.found:
-            if allowed is not None and not len(ranked):
+            if date_only or (allowed is not None and not len(ranked)):
                 decision = Decision(False, decision.evidence, Reason.NO_DATE_MATCH)
             return self._not_found(asked, decision, terms)
         # Cite only passages holding a good share of what the best one holds.

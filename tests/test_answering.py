@@ -127,6 +127,17 @@ def test_a_year_no_source_is_dated_in_is_not_found(town: Index) -> None:
     assert town.search("news from 2025").found
 
 
+def test_a_date_asked_alone_is_searched_in_the_text_when_no_source_is_dated_so(
+    town: Index,
+) -> None:
+    # No source is dated 2028, but one tells of it: the date is an event, not a filter.
+    result = town.search("what happens in 2028?")
+    assert result.found
+    passage = town.passage(result.hits[0].passage_id)
+    assert passage is not None
+    assert "first trams due in 2028" in passage.text
+
+
 @pytest.mark.parametrize(
     ("question", "kind"),
     [
