@@ -2,6 +2,8 @@
 
 from .analyzer import AnalyzerSettings, fold
 from .answerability import Reason
+from .build import BuildReport, ProgressCallback
+from .build import build as build_index
 from .dates import DateQuery
 from .documents import Document, Skipped
 from .documents import parse as read_document
@@ -32,8 +34,7 @@ from .search import (
     SearchResult,
     SearchSettings,
 )
-from .store import BuildReport, IndexSettings, ProgressCallback, Source
-from .store import build as build_index
+from .store import IndexSettings, Source
 
 __all__ = [
     "ELLIPSIS",

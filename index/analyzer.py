@@ -274,10 +274,19 @@ class Analyzer:
                 out.append((offsets[match.start()], offsets[match.start() + size - 1] + 1, term))
         return out
 
+    def tokens(self, text: str) -> list[str]:
+        """The word and number tokens of a text, folded, in order: term(token) is each one's
+        index term ("" for a stop word)."""
+        return _TOKEN_RE.findall(soft_fold(text))
+
     def terms(self, text: str) -> list[str]:
         """The index terms of a text, in order, with repeats."""
-        terms = map(self.term, _TOKEN_RE.findall(soft_fold(text)))
-        return [t for t in terms if t]
+        words = self.tokens(text)
+        # Known word forms are looked up without a Python call per word.
+        terms = list(map(self._forms.get, words))
+        if None in terms:
+            terms = [self.term(w) if t is None else t for w, t in zip(words, terms, strict=True)]
+        return list(filter(None, terms))
 
     def term_set(self, text: str) -> frozenset[str]:
         """The distinct index terms of a text: set(terms(text)), with less work per word."""

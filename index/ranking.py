@@ -3,7 +3,7 @@ read with its document context, holds."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,14 +46,13 @@ def rank(
     rows: NDArray[np.intp],
     scores: NDArray[np.float64],
     context: DocumentContext,
-    postings: Callable[[frozenset[str]], NDArray[np.int32]],
     settings: RankingSettings,
 ) -> Ranked:
     """Order candidate rows by score and coverage, best first."""
     direct = np.zeros((len(rows), len(terms)), dtype=bool)
     around = np.zeros((len(rows), len(terms)), dtype=bool)
     for j, term in enumerate(terms):
-        direct[:, j], around[:, j] = context.presence(rows, postings(term.stems), term.stems)
+        direct[:, j], around[:, j] = context.presence(rows, term.stems)
     weights = np.array([t.weight for t in terms])
     held = direct @ weights + settings.context_weight * (around @ weights)
     coverage = held / total_weight if total_weight > 0 else np.zeros(len(rows))

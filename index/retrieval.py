@@ -34,7 +34,7 @@ class Retriever(Protocol):
 
 
 class Bm25Retriever:
-    """BM25Okapi over the passages' index terms, scored by the index's engine."""
+    """BM25 over the passages' index terms, scored by the index's engine."""
 
     name = "bm25"
 
@@ -47,16 +47,5 @@ class Bm25Retriever:
     ) -> Candidates:
         """Up to k passages that hold any of the terms, by BM25 score, best first."""
         stems = [s for t in terms for s in sorted(t.stems)]
-        scores = self._engine.scores(stems)
-        # Rows that hold a term, not rows with a positive score: BM25Okapi scores a term found
-        # in exactly half of the passages 0.
-        postings = [self._engine.postings(s) for s in stems]
-        rows = np.unique(np.concatenate(postings)) if postings else np.zeros(0, np.int64)
-        if allowed is not None:
-            rows = rows[allowed[rows]]
-        if len(rows) > k:
-            part = np.argpartition(-scores[rows], k - 1)[:k]
-            rows = rows[part]
-        order = np.lexsort((rows, -scores[rows]))
-        rows = rows[order]
-        return Candidates(self._ids[rows], scores[rows])
+        rows, scores = self._engine.top(stems, k, allowed)
+        return Candidates(self._ids[rows], scores)

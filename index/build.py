@@ -1,0 +1,860 @@
+"""Building and refreshing an index in one transaction, touching only what changed.
+
+A file whose size and modification time match the index is not opened; one whose do not is
+read and hashed, and only a changed hash has it parsed and analyzed. New passages go into a
+new segment; the passages of changed and removed files are marked deleted in theirs; small
+segments are merged now and then (merge_plan). Everything commits at once, after the new
+segment files are on disk: a crash at any moment leaves the previous index whole. A large
+build reads and analyzes files in worker processes, one per core.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import multiprocessing
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing, suppress
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from . import documents, segments, text
+from .analyzer import Analyzer
+from .documents import Document, FileEntry, Skipped
+from .errors import CorpusError, ReindexBusyError
+from .segments import Segment, SegmentBuilder
+from .store import (
+    APPLICATION,
+    SCHEMA,
+    TABLES,
+    IndexSettings,
+    check_index_file,
+    connect,
+    deleted_blob,
+    fsync_dir,
+    open_parts,
+    pack,
+    remove_files,
+    segment_folder,
+)
+
+ProgressCallback = Callable[[int, int], None]
+
+# A build's new passages are written as segments of at most this many rows.
+ROWS_PER_SEGMENT = 1 << 18
+# Merges never make a segment larger than this (rows); larger ones are rewritten only to
+# drop deleted rows.
+MAX_MERGE_ROWS = 1 << 18
+# The newest segment is merged into the one before it when at least this share of its size.
+MERGE_RATIO = 4
+MAX_SEGMENTS = 16
+# Files are read in worker processes (one per core) from this many bytes to read on;
+# below it starting the workers costs more than it saves.
+PARALLEL_FROM_BYTES = 32 << 20
+# Work is handed to a worker this many bytes at a time.
+BATCH_BYTES = 1 << 20
+# Word forms whose term id a reader remembers; cleared when this many are held.
+_WORD_CACHE = 1 << 20
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did."""
+
+    sources: int
+    passages: int
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+    unchanged: int
+    skipped: tuple[Skipped, ...]
+    seconds: float
+    # How many sources got their date from each origin ("front matter", "file name", …).
+    dated_by: tuple[tuple[str, int], ...] = ()
+    # Undated sources: how many, and why for those that state something like a date.
+    undated: int = 0
+    undated_notes: tuple[tuple[str, str], ...] = ()
+    # Unchanged files that were read only to confirm it: their size or time had changed.
+    touched: int = 0
+
+
+def build(
+    corpus: Path,
+    db_path: Path,
+    settings: IndexSettings,
+    progress: ProgressCallback | None = None,
+) -> BuildReport:
+    """Index the corpus into db_path: refresh the index there, or write a new one."""
+    started = time.perf_counter()
+    entries, skipped = documents.scan(corpus)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    segment_folder(db_path).mkdir(exist_ok=True)
+    _remove_abandoned(db_path)
+    if check_index_file(db_path) is not None:  # a foreign file raises: it is never overwritten
+        with closing(connect(db_path)) as conn:
+            conn.execute("PRAGMA journal_mode = WAL")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                raise ReindexBusyError(
+                    f"another build of {str(db_path)!r} is running; index again when it is done"
+                ) from None
+            report = _Build(conn, db_path, settings, corpus).run(entries, skipped, progress)
+    else:
+        # No index yet: built aside and moved in whole, so no half-built file is ever seen.
+        tmp = db_path.with_name(f".{db_path.name}.building-{os.getpid()}-{threading.get_ident()}")
+        remove_files([tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")])
+        try:
+            with closing(connect(tmp, create=True)) as conn:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("BEGIN IMMEDIATE")
+                report = _Build(conn, db_path, settings, corpus).run(entries, skipped, progress)
+            os.replace(tmp, db_path)
+            fsync_dir(db_path.parent)
+        finally:
+            remove_files([tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")])
+    return BuildReport(**{**report, "seconds": time.perf_counter() - started})
+
+
+@dataclass
+class _Old:
+    """A source of the index being refreshed."""
+
+    id: int
+    size: int
+    mtime_ns: int
+
+
+def _same_stat(prior: _Old | None, entry: FileEntry) -> bool:
+    """Whether the index has the file with the size and modification time it has now."""
+    return prior is not None and prior.size == entry.size and prior.mtime_ns == entry.mtime_ns
+
+
+class _Build:
+    """One build, inside the write transaction of its connection."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, db_path: Path, settings: IndexSettings, corpus: Path
+    ) -> None:
+        self._conn = conn
+        self._folder = segment_folder(db_path)
+        self._settings = settings
+        self._corpus = corpus
+        self._written: list[Path] = []
+        self._obsolete: list[Path] = []
+
+    def run(
+        self, entries: list[FileEntry], skipped: list[Skipped], progress: ProgressCallback | None
+    ) -> dict[str, Any]:
+        """Do the build and commit it; the report's figures (without the time taken)."""
+        try:
+            report = self._run(entries, skipped, progress)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            with suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+            remove_files(self._written)
+            raise
+        remove_files(self._obsolete)
+        return report
+
+    def _run(
+        self, entries: list[FileEntry], skipped: list[Skipped], progress: ProgressCallback | None
+    ) -> dict[str, Any]:
+        conn = self._conn
+        meta = self._meta()
+        parts = self._parts(meta)
+        if parts is None:
+            self._reset()
+            parts, meta = [], {}
+        self._collect_garbage()
+        old = {
+            path: _Old(i, size, mtime)
+            for path, i, size, mtime in conn.execute("SELECT path, id, size, mtime_ns FROM sources")
+        }
+        terms = _TermWriter(conn)
+        builder = _SegmentWriter(self, int(meta.get("next_passage", "1")))
+        paths: set[str] = set()  # the sources of the new index
+        read: dict[str, str] = {}  # content hash -> path, of the files read by this build
+        kept: set[int] = set()  # sources of the old index that stay, perhaps moved
+        dropped: set[int] = set()  # sources of the old index already deleted
+        added: list[str] = []
+        changed: list[str] = []
+        unchanged = touched = 0
+        to_read = [e for e in entries if not _same_stat(old.get(e.path), e)]
+        expected = self._hashes([old[e.path].id for e in to_read if e.path in old])
+        tasks = [_Task(e, expected.get(old[e.path].id) if e.path in old else None) for e in to_read]
+        with _Readers(self._settings, tasks) as reads:
+            for done, entry in enumerate(entries):
+                if progress is not None:
+                    progress(done, len(entries))
+                prior = old.get(entry.path)
+                if _same_stat(prior, entry):
+                    assert prior is not None
+                    if prior.id in kept:  # taken by a copy earlier in path order
+                        skipped.append(
+                            Skipped(entry.path, f"duplicate of {self._path_of(prior.id)}")
+                        )
+                    else:
+                        kept.add(prior.id)
+                        paths.add(entry.path)
+                        unchanged += 1
+                    continue
+                found = reads.next(terms)
+                if isinstance(found, Skipped):
+                    skipped.append(found)
+                    continue
+                if isinstance(found, _Same):
+                    assert prior is not None
+                    if prior.id in kept:
+                        skipped.append(
+                            Skipped(entry.path, f"duplicate of {self._path_of(prior.id)}")
+                        )
+                        continue
+                    kept.add(prior.id)
+                    paths.add(entry.path)
+                    conn.execute(
+                        "UPDATE sources SET size = ?, mtime_ns = ? WHERE id = ?",
+                        (entry.size, entry.mtime_ns, prior.id),
+                    )
+                    unchanged += 1
+                    touched += 1
+                    continue
+                twin = read.get(found.sha256) or self._kept_with(found.sha256, kept)
+                if twin is not None:
+                    skipped.append(Skipped(entry.path, f"duplicate of {twin}"))
+                    continue
+                read[found.sha256] = entry.path
+                paths.add(entry.path)
+                if prior is not None and prior.id not in kept and prior.id not in dropped:
+                    # Replaced: its row goes now, so that the new one can take its path.
+                    self._drop(prior.id)
+                    dropped.add(prior.id)
+                reuse = self._same_content(found.sha256, kept)
+                if reuse is not None:  # moved or renamed: its passages stay as they are
+                    kept.add(reuse)
+                    conn.execute(
+                        "UPDATE sources SET path = ?, size = ?, mtime_ns = ? WHERE id = ?",
+                        (entry.path, entry.size, entry.mtime_ns, reuse),
+                    )
+                else:
+                    builder.add(found, self._insert(found))
+                if prior is None:
+                    added.append(entry.path)
+                else:
+                    changed.append(entry.path)
+            if progress is not None:
+                progress(len(entries), len(entries))
+        if not paths:
+            raise CorpusError(_empty_corpus_message(self._corpus, skipped))
+        for o in old.values():
+            if o.id not in kept and o.id not in dropped:
+                self._drop(o.id)
+        removed = sorted(set(old) - paths)
+        listed = self._delete_rows(parts, [o.id for o in old.values() if o.id not in kept])
+        listed += builder.finish()
+        passages = self._merge(listed)
+        conn.execute("DELETE FROM skipped")
+        conn.executemany(
+            "INSERT INTO skipped (path, reason) VALUES (?, ?)",
+            [(s.path, s.reason) for s in skipped],
+        )
+        self._write_meta(builder.next_id)
+        dated_by, undated, notes = _date_summary(conn)
+        return {
+            "sources": len(paths),
+            "passages": passages,
+            "added": tuple(added),
+            "changed": tuple(changed),
+            "removed": tuple(removed),
+            "unchanged": unchanged,
+            "skipped": tuple(skipped),
+            "dated_by": dated_by,
+            "undated": undated,
+            "undated_notes": notes,
+            "touched": touched,
+        }
+
+    # --- the index being refreshed -------------------------------------------------------
+
+    def _meta(self) -> dict[str, str]:
+        try:
+            rows = self._conn.execute("SELECT key, value FROM meta").fetchall()
+        except sqlite3.OperationalError:
+            return {}  # a new, empty file
+        return {str(k): str(v) for k, v in rows}
+
+    def _parts(self, meta: dict[str, str]) -> list[_Listed] | None:
+        """The segments to refresh, or None when the index must be built afresh (other
+        settings or format, or segments that cannot be read)."""
+        if meta.get("application") != APPLICATION:
+            return None
+        if meta.get("fingerprint") != self._settings.fingerprint_json():
+            return None
+        try:
+            opened = open_parts(self._conn, self._folder)
+        except (OSError, ValueError, sqlite3.DatabaseError):
+            return None
+        files = self._conn.execute("SELECT file FROM segments ORDER BY id").fetchall()
+        return [
+            _Listed(str(f), part.segment, part.deleted)
+            for (f,), part in zip(files, opened, strict=True)
+        ]
+
+    def _reset(self) -> None:
+        """Start from an empty index in this file (the old one stays until the commit)."""
+        conn = self._conn
+        for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchall():
+            if name in TABLES or name in ("arrays", "passages"):  # formats 1-3 had those
+                if name == "segments":
+                    self._obsolete.extend(
+                        self._folder / str(f) for (f,) in conn.execute("SELECT file FROM segments")
+                    )
+                conn.execute(f'DROP TABLE "{name}"')
+        for statement in SCHEMA:
+            conn.execute(statement)
+        conn.execute("CREATE INDEX sources_sha256 ON sources (sha256)")
+        conn.execute("CREATE INDEX sources_date ON sources (date)")
+
+    def _collect_garbage(self) -> None:
+        """Delete segment files no index lists: left by builds that were killed."""
+        listed = {str(f) for (f,) in self._conn.execute("SELECT file FROM segments")}
+        for path in self._folder.iterdir():
+            if path.name in listed or path in self._obsolete or not path.name.endswith(".seg"):
+                continue
+            pid = path.name.split("-", 1)[0]
+            if pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
+                remove_files([path])
+
+    def _hashes(self, ids: Sequence[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for lo in range(0, len(ids), 500):
+            chunk = ids[lo : lo + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                self._conn.execute(
+                    f"SELECT id, sha256 FROM sources WHERE id IN ({marks})", chunk
+                ).fetchall()
+            )
+        return out
+
+    def _path_of(self, source_id: int) -> str:
+        (path,) = self._conn.execute(
+            "SELECT path FROM sources WHERE id = ?", (source_id,)
+        ).fetchone()
+        return str(path)
+
+    def _same_content(self, sha256: str, kept: set[int]) -> int | None:
+        """An old source with this content that no file has taken yet."""
+        for (source_id,) in self._conn.execute(
+            "SELECT id FROM sources WHERE sha256 = ?", (sha256,)
+        ):
+            if source_id not in kept:
+                return int(source_id)
+        return None
+
+    def _kept_with(self, sha256: str, kept: set[int]) -> str | None:
+        """The path of a source that stays and has this content."""
+        for source_id, path in self._conn.execute(
+            "SELECT id, path FROM sources WHERE sha256 = ?", (sha256,)
+        ):
+            if source_id in kept:
+                return str(path)
+        return None
+
+    # --- writing -------------------------------------------------------------------------
+
+    def _insert(self, doc: _Analyzed) -> int:
+        """Store a new source's metadata and text; its id."""
+        d = doc.document
+        cur = self._conn.execute(
+            "INSERT INTO sources (path, title, date, url, sha256, size, mtime_ns, body_start,"
+            " updated, date_origin, date_note, pages, passages)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                d.path,
+                d.title,
+                d.date.isoformat() if d.date else None,
+                d.url,
+                d.sha256,
+                d.size,
+                d.mtime_ns,
+                d.body_start,
+                d.updated.isoformat() if d.updated else None,
+                str(d.date_origin),
+                d.date_note,
+                json.dumps(d.pages) if d.pages else None,
+                len(doc.spans),
+            ),
+        )
+        source_id = int(cur.lastrowid or 0)
+        self._conn.execute(
+            "INSERT INTO texts (source_id, content) VALUES (?, ?)", (source_id, doc.content)
+        )
+        return source_id
+
+    def _drop(self, source_id: int) -> None:
+        self._conn.execute("DELETE FROM texts WHERE source_id = ?", (source_id,))
+        self._conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+
+    def _delete_rows(self, parts: list[_Listed], sources: Sequence[int]) -> list[_Listed]:
+        """The segments with the passages of these sources marked deleted."""
+        if not sources:
+            return parts
+        ids = np.array(sorted(sources), dtype=np.int64)
+        out: list[_Listed] = []
+        for part in parts:
+            hit = np.flatnonzero(np.isin(part.segment.table.source_ids, ids))
+            deleted = np.union1d(part.deleted, hit) if len(hit) else part.deleted
+            out.append(_Listed(part.file, part.segment, deleted))
+        return out
+
+    def write_segment(self, segment: Segment) -> str:
+        """Write a new segment file; its name."""
+        # The writer's process id leads the name: files of killed builds are recognised.
+        name = f"{os.getpid()}-{secrets.token_hex(8)}.seg"
+        path = self._folder / name
+        self._written.append(path)
+        segments.write(segment, path)
+        return name
+
+    def _merge(self, listed: list[_Listed]) -> int:
+        """Apply the merge plan and store the segment list; the number of live passages."""
+        live = [p.segment.size - len(p.deleted) for p in listed]
+        gone = [len(p.deleted) for p in listed]
+        final: list[tuple[str, Segment, NDArray[np.int64]]] = []
+        for run in merge_plan(live, gone):
+            members = [listed[i] for i in run]
+            if len(run) == 1 and not _worn(live[run[0]], gone[run[0]]):
+                final.append((members[0].file, members[0].segment, members[0].deleted))
+                continue
+            merged = segments.merge([(m.segment, m.deleted) for m in members])
+            self._obsolete.extend(self._folder / m.file for m in members)
+            if merged.size:
+                final.append((self.write_segment(merged), merged, np.zeros(0, np.int64)))
+        fsync_dir(self._folder)
+        self._conn.execute("DELETE FROM segments")
+        self._conn.executemany(
+            "INSERT INTO segments (id, file, rows, deleted) VALUES (?, ?, ?, ?)",
+            [
+                (n, file, segment.size, deleted_blob(deleted))
+                for n, (file, segment, deleted) in enumerate(final, start=1)
+            ],
+        )
+        return sum(segment.size - len(deleted) for _, segment, deleted in final)
+
+    def _write_meta(self, next_passage: int) -> None:
+        (newest,) = self._conn.execute("SELECT MAX(date) FROM sources").fetchone()
+        rows = {
+            "application": APPLICATION,
+            "fingerprint": self._settings.fingerprint_json(),
+            "corpus": str(self._corpus.resolve()),
+            "built_at": dt.datetime.now(dt.UTC).isoformat(),
+            "next_passage": str(next_passage),
+            "newest": newest or "",
+        }
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(rows.items())
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class _Listed:
+    """A segment of the index being built: its file, and its deleted rows."""
+
+    file: str
+    segment: Segment
+    deleted: NDArray[np.int64]
+
+
+class _SegmentWriter:
+    """New passages, written out as segments of ROWS_PER_SEGMENT rows."""
+
+    def __init__(self, build: _Build, next_id: int) -> None:
+        self._build = build
+        self._builder = SegmentBuilder()
+        self._done: list[_Listed] = []
+        self.next_id = next_id
+
+    def add(self, doc: _Analyzed, source_id: int) -> None:
+        """Append a new source's passages."""
+        self._builder.add_source(
+            source_id,
+            doc.document.date.toordinal() if doc.document.date else 0,
+            self.next_id,
+            doc.spans,
+            doc.counts,
+            doc.terms,
+            doc.tf,
+            doc.title,
+        )
+        self.next_id += len(doc.spans)
+        if self._builder.size >= ROWS_PER_SEGMENT:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._builder.size:
+            segment = self._builder.build()
+            name = self._build.write_segment(segment)
+            self._done.append(_Listed(name, segment, np.zeros(0, np.int64)))
+
+    def finish(self) -> list[_Listed]:
+        """The new segments, in row order."""
+        self._flush()
+        return self._done
+
+
+def merge_plan(live: Sequence[int], deleted: Sequence[int]) -> list[list[int]]:
+    """Runs of adjacent segments, covering all in order; a run of several is rewritten as
+    one segment, and so is a single worn one (see _worn), without its deleted rows.
+
+    The newest segments are merged while they are of comparable size (so there are a
+    logarithmic number of segments, and a row is rewritten a logarithmic number of times),
+    never into more than MAX_MERGE_ROWS rows; at most MAX_SEGMENTS hold live rows.
+    """
+    runs: list[list[int]] = []
+    sizes: list[int] = []
+    for i, (n, gone) in enumerate(zip(live, deleted, strict=True)):
+        runs.append([i])
+        sizes.append(n)
+        if _worn(n, gone):
+            continue  # rewritten alone; what follows starts anew
+        while (
+            len(runs) >= 2
+            and sizes[-2] > 0
+            and sizes[-1] * MERGE_RATIO >= sizes[-2]
+            and sizes[-2] + sizes[-1] <= MAX_MERGE_ROWS
+        ):
+            runs[-2:] = [runs[-2] + runs[-1]]
+            sizes[-2:] = [sizes[-2] + sizes[-1]]
+    while sum(1 for n in sizes if n) > MAX_SEGMENTS:
+        pair = min(range(len(sizes) - 1), key=lambda j: sizes[j] + sizes[j + 1])
+        runs[pair : pair + 2] = [runs[pair] + runs[pair + 1]]
+        sizes[pair : pair + 2] = [sizes[pair] + sizes[pair + 1]]
+    return runs
+
+
+def _worn(live: int, deleted: int) -> bool:
+    """Whether a segment is rewritten even alone: no live row, or more deleted rows than
+    half its live ones."""
+    return live == 0 or 2 * deleted > live
+
+
+class _TermWriter:
+    """Global ids of the terms new passages use, adding the new ones to the term table."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._ids: dict[str, int] = {}
+        (top,) = conn.execute("SELECT MAX(id) FROM terms").fetchone()
+        self._next = 0 if top is None else int(top) + 1
+        self._empty = top is None
+
+    def ids(self, terms: Sequence[str]) -> NDArray[np.int64]:
+        """The ids of terms."""
+        known = self._ids
+        new: list[tuple[str, int]] = []
+        out = np.empty(len(terms), dtype=np.int64)
+        for i, term in enumerate(terms):
+            found = known.get(term)
+            if found is None and not self._empty:
+                row = self._conn.execute("SELECT id FROM terms WHERE term = ?", (term,)).fetchone()
+                found = None if row is None else int(row[0])
+            if found is None:
+                found = self._next
+                self._next += 1
+                new.append((term, found))
+            known[term] = found
+            out[i] = found
+        if new:
+            self._conn.executemany("INSERT INTO terms (term, id) VALUES (?, ?)", new)
+        return out
+
+
+# --- reading and analyzing files, here or in worker processes --------------------------------
+
+
+@dataclass(frozen=True)
+class _Task:
+    """A file to read, and the hash its content had in the index, if it was there."""
+
+    entry: FileEntry
+    expected: str | None
+
+
+@dataclass(frozen=True)
+class _Same:
+    """A file read again whose content is what the index holds."""
+
+    sha256: str
+
+
+@dataclass(frozen=True, eq=False)
+class _Analyzed:
+    """A document ready to store: its metadata, its packed text, its passages' terms."""
+
+    document: Document
+    content: bytes
+    # (start, end) of each passage; per passage `counts` entries of (terms, tf).
+    spans: NDArray[np.int64]
+    counts: NDArray[np.int64]
+    terms: NDArray[np.int64]
+    tf: NDArray[np.int64]
+    title: NDArray[np.int64]
+
+    @property
+    def sha256(self) -> str:
+        """The content's hash."""
+        return self.document.sha256
+
+
+Result = _Analyzed | _Same | Skipped
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Results of some tasks, with terms as ids of the reader that made them."""
+
+    reader: int
+    new_terms: tuple[str, ...]
+    results: tuple[Result, ...]
+
+
+class _Reader:
+    """Reads, parses and analyzes files; term ids are its own, numbered as first met."""
+
+    def __init__(self, settings: IndexSettings) -> None:
+        self._settings = settings
+        self._analyzer = Analyzer(settings.analyzer)
+        self._ids: dict[str, int] = {}
+        # Each word form's term id, -1 for a stop word: one look-up per token.
+        self._word_ids: dict[str, int] = {}
+        self._reported = 0
+        self.key = os.getpid() * 1000 + threading.get_ident() % 1000
+
+    def batch(self, tasks: Sequence[_Task]) -> _Batch:
+        """Read a few files."""
+        results = tuple(self._one(task) for task in tasks)
+        terms = tuple(self._ids)[self._reported :]
+        self._reported += len(terms)
+        return _Batch(self.key, terms, results)
+
+    def _one(self, task: _Task) -> Result:
+        loaded = documents.load(task.entry, self._settings.max_file_bytes)
+        if isinstance(loaded, Skipped):
+            return loaded
+        sha = loaded.sha256
+        if sha == task.expected:
+            return _Same(sha)
+        doc = documents.parse(task.entry.path, loaded.data, loaded.mtime_ns)
+        if isinstance(doc, Skipped):
+            return doc
+        spans = text.passages(
+            doc.text, doc.body_start, self._settings.passage_chars, self._settings.min_passage_chars
+        )
+        per_passage = [self._term_ids(doc.text[start:end]) for start, end in spans]
+        lengths = np.fromiter(map(len, per_passage), dtype=np.int64, count=len(spans))
+        flat = np.concatenate(per_passage) if per_passage else np.zeros(0, dtype=np.int64)
+        # One entry per (passage, term).
+        keys, tf = np.unique(
+            (np.repeat(np.arange(len(spans), dtype=np.int64), lengths) << 32) | flat,
+            return_counts=True,
+        )
+        counts = np.bincount(keys >> 32, minlength=len(spans)).astype(np.int64)
+        ids = self._ids
+        title = sorted(self._analyzer.term_set(doc.title))
+        return _Analyzed(
+            document=_without_text(doc),
+            content=pack(doc.text),
+            spans=np.array(spans, dtype=np.int64).reshape(-1, 2),
+            counts=counts,
+            terms=keys & 0xFFFFFFFF,
+            tf=tf.astype(np.int64),
+            title=np.array([ids.setdefault(t, len(ids)) for t in title], dtype=np.int64),
+        )
+
+    def _term_ids(self, passage: str) -> NDArray[np.int64]:
+        """The term ids of a passage's index terms, in order, with repeats."""
+        words = self._analyzer.tokens(passage)
+        found = list(map(self._word_ids.get, words))
+        if None in found:
+            found = [
+                self._word_id(w) if i is None else i for w, i in zip(words, found, strict=True)
+            ]
+        ids = np.array(found, dtype=np.int64)
+        return ids[ids >= 0]
+
+    def _word_id(self, word: str) -> int:
+        term = self._analyzer.term(word)
+        found = self._ids.setdefault(term, len(self._ids)) if term else -1
+        if len(self._word_ids) >= _WORD_CACHE:
+            self._word_ids.clear()
+        self._word_ids[word] = found
+        return found
+
+
+def _without_text(doc: Document) -> Document:
+    """The document's metadata alone (the text travels packed)."""
+    return Document(
+        path=doc.path,
+        text="",
+        body_start=doc.body_start,
+        title=doc.title,
+        date=doc.date,
+        url=doc.url,
+        sha256=doc.sha256,
+        size=doc.size,
+        mtime_ns=doc.mtime_ns,
+        updated=doc.updated,
+        date_origin=doc.date_origin,
+        pages=doc.pages,
+        date_note=doc.date_note,
+    )
+
+
+# The reader of a worker process, made by its initializer.
+_worker_reader: _Reader | None = None
+
+
+def _start_worker(settings: IndexSettings) -> None:
+    global _worker_reader
+    _worker_reader = _Reader(settings)
+
+
+def _work(tasks: Sequence[_Task]) -> _Batch:
+    if _worker_reader is None:
+        raise RuntimeError("worker not started; this is a bug")
+    return _worker_reader.batch(tasks)
+
+
+class _Readers:
+    """The results of the build's reads in task order, from workers for a large build."""
+
+    def __init__(self, settings: IndexSettings, tasks: list[_Task]) -> None:
+        self._settings = settings
+        self._tasks = tasks
+        self._maps: dict[int, NDArray[np.int64]] = {}
+        self._pending: Iterator[Result] = iter(())
+        self._batches: Iterator[_Batch] = iter(())
+        self._pool: ProcessPoolExecutor | None = None
+        self._current: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+
+    def __enter__(self) -> _Readers:
+        batches = _batches(self._tasks)
+        workers = min(os.cpu_count() or 1, 4)
+        if workers > 1 and sum(t.entry.size for t in self._tasks) >= PARALLEL_FROM_BYTES:
+            self._pool = ProcessPoolExecutor(
+                workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(self._settings,),
+            )
+            self._batches = self._pool.map(_work, batches)
+        else:
+            reader = _Reader(self._settings)
+            self._batches = map(reader.batch, batches)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def next(self, terms: _TermWriter) -> Result:
+        """The next task's result, its term ids made global."""
+        while True:
+            result = next(self._pending, None)
+            if result is not None:
+                if not isinstance(result, _Analyzed):
+                    return result
+                return replace(
+                    result, terms=self._current[result.terms], title=self._current[result.title]
+                )
+            batch = next(self._batches)
+            known = self._maps.get(batch.reader, np.zeros(0, dtype=np.int64))
+            if batch.new_terms:
+                known = np.concatenate((known, terms.ids(batch.new_terms)))
+                self._maps[batch.reader] = known
+            self._current = known
+            self._pending = iter(batch.results)
+
+
+def _batches(tasks: list[_Task]) -> Iterator[list[_Task]]:
+    batch: list[_Task] = []
+    size = 0
+    for task in tasks:
+        batch.append(task)
+        size += task.entry.size
+        if size >= BATCH_BYTES or len(batch) >= 256:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+# --- reports and housekeeping -----------------------------------------------------------------
+
+
+def _date_summary(
+    conn: sqlite3.Connection,
+) -> tuple[tuple[tuple[str, int], ...], int, tuple[tuple[str, str], ...]]:
+    """Dated sources counted by where the date came from; the undated, and notes on why."""
+    dated_by = tuple(
+        (str(origin), int(n))
+        for origin, n in conn.execute(
+            "SELECT date_origin, COUNT(*) FROM sources WHERE date IS NOT NULL"
+            " GROUP BY date_origin ORDER BY COUNT(*) DESC, date_origin"
+        )
+    )
+    (undated,) = conn.execute("SELECT COUNT(*) FROM sources WHERE date IS NULL").fetchone()
+    notes = tuple(
+        (str(path), str(note))
+        for path, note in conn.execute(
+            "SELECT path, date_note FROM sources WHERE date IS NULL AND date_note IS NOT NULL"
+            " ORDER BY path"
+        )
+    )
+    return dated_by, int(undated), notes
+
+
+def _empty_corpus_message(corpus: Path, skipped: list[Skipped]) -> str:
+    kinds = ", ".join(documents.SUFFIXES)
+    message = f"no indexable sources ({kinds}) in {str(corpus)!r}"
+    if skipped:
+        message += f" ({len(skipped)} file(s) skipped: {skipped[0].path}: {skipped[0].reason}"
+        message += ", …)" if len(skipped) > 1 else ")"
+    return message + "; add documents there and index again"
+
+
+def _remove_abandoned(db_path: Path) -> None:
+    """Delete the temporary files of builds whose process died (killed) before cleaning up."""
+    prefix = f".{db_path.name}.building-"
+    with suppress(OSError):
+        for candidate in db_path.parent.iterdir():
+            if not candidate.name.startswith(prefix):
+                continue
+            pid = candidate.name[len(prefix) :].split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                with suppress(FileNotFoundError):
+                    candidate.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True

@@ -1,0 +1,401 @@
+"""Index segments: immutable files of passage rows and their term postings.
+
+A segment holds some sources' passages in row order (by source, then reading order), each
+row's place in its source, and two inverted fields: the passages' index terms (body) and
+the sources' title terms (title, on the row of each source's first passage). Terms are
+global ids (the store's term table). A build writes new segments and never changes a
+written one: a passage deleted later is listed apart (the store keeps each segment's
+deleted rows), and merging segments writes a new one without those rows.
+
+On disk a segment is one file: a short header naming its arrays, then the arrays' raw bytes,
+read back with ``mmap``: opening a segment reads its header, not its data.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+from numpy.typing import NDArray
+
+MAGIC = b"DSB-SEGMENT 1\n"
+_ALIGN = 64
+# Packed (term, row, tf) keys are unpacked this many entries at a time.
+_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True, eq=False)
+class PassageTable:
+    """Every passage row of a segment as parallel arrays."""
+
+    ids: NDArray[np.int64]
+    source_ids: NDArray[np.int64]
+    ordinals: NDArray[np.int32]
+    starts: NDArray[np.int64]
+    ends: NDArray[np.int64]
+    # Index terms per passage, repeats included.
+    lengths: NDArray[np.int32]
+    # The source's date as a day number (date.toordinal()), 0 when undated.
+    days: NDArray[np.int32]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @staticmethod
+    def concat(tables: Sequence[PassageTable]) -> PassageTable:
+        """The rows of several tables, one after the other."""
+        if len(tables) == 1:
+            return tables[0]
+        return PassageTable(
+            *(
+                np.concatenate([getattr(t, f.name) for t in tables])
+                if tables
+                else np.zeros(0, _TABLE_TYPES[f.name])
+                for f in fields(PassageTable)
+            )
+        )
+
+    def take(self, keep: NDArray[np.bool_]) -> PassageTable:
+        """The rows where keep is true."""
+        return PassageTable(*(getattr(self, f.name)[keep] for f in fields(PassageTable)))
+
+
+# (terms, rows, tf) of some postings entries.
+Entries = tuple[NDArray[np.integer[Any]], NDArray[np.integer[Any]], NDArray[np.integer[Any]]]
+
+_TABLE_TYPES: dict[str, type[np.generic]] = {
+    "ids": np.int64,
+    "source_ids": np.int64,
+    "ordinals": np.int32,
+    "starts": np.int64,
+    "ends": np.int64,
+    "lengths": np.int32,
+    "days": np.int32,
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Postings:
+    """Which rows hold each term and how often: one column per term (CSC), terms ascending."""
+
+    terms: NDArray[np.int64]
+    # Entries of the term at position p are indptr[p]:indptr[p + 1] of rows and tf.
+    indptr: NDArray[np.int64]
+    # Rows, ascending within each term.
+    rows: NDArray[np.int32]
+    tf: NDArray[np.unsignedinteger[Any]]
+    # Per term: its largest count, and the fewest index terms of a passage holding it; an
+    # upper bound of the term's BM25 weight, whatever k1, b and the mean length are.
+    max_tf: NDArray[np.unsignedinteger[Any]]
+    min_length: NDArray[np.int32]
+
+    def span(self, term: int) -> tuple[int, int]:
+        """Where the term's entries are; (0, 0) when the segment lacks it."""
+        at = int(np.searchsorted(self.terms, term))
+        if at == len(self.terms) or int(self.terms[at]) != term:
+            return 0, 0
+        return int(self.indptr[at]), int(self.indptr[at + 1])
+
+    def check(self, rows: int) -> None:
+        """Raise ValueError unless the arrays are well shaped (cheap checks only)."""
+        n_terms, nnz = len(self.terms), len(self.rows)
+        if len(self.indptr) != n_terms + 1 or len(self.tf) != nnz:
+            raise ValueError("postings arrays of different lengths")
+        if len(self.max_tf) != n_terms or len(self.min_length) != n_terms:
+            raise ValueError("postings bounds of the wrong length")
+        if n_terms and (self.indptr[0] != 0 or self.indptr[-1] != nnz):
+            raise ValueError("bad column pointers")
+        if np.any(self.indptr[1:] <= self.indptr[:-1]) or np.any(self.terms[1:] <= self.terms[:-1]):
+            raise ValueError("terms out of order or empty")
+        if nnz and (int(self.rows[0]) < 0 or int(self.rows[-1]) >= rows):
+            raise ValueError("row out of range")
+
+
+@dataclass(frozen=True, eq=False)
+class Segment:
+    """Passage rows with their body and title postings."""
+
+    table: PassageTable
+    body: Postings
+    title: Postings
+
+    @property
+    def size(self) -> int:
+        """How many rows the segment has, deleted ones included."""
+        return len(self.table)
+
+    def check(self) -> None:
+        """Raise ValueError unless the segment is well shaped (cheap checks only)."""
+        n = self.size
+        if any(len(getattr(self.table, f.name)) != n for f in fields(PassageTable)):
+            raise ValueError("passage columns of different lengths")
+        if n and np.any(self.table.ids[1:] <= self.table.ids[:-1]):
+            raise ValueError("passage ids out of order")
+        self.body.check(n)
+        self.title.check(n)
+
+
+class SegmentBuilder:
+    """Collects rows of whole sources, then sorts their postings into a Segment.
+
+    Each passage arrives with its distinct term ids and their counts; nothing is done per
+    token here.
+    """
+
+    def __init__(self) -> None:
+        self._columns: dict[str, list[NDArray[Any]]] = {name: [] for name in _TABLE_TYPES}
+        self._body: list[Entries] = []
+        self._title: list[tuple[NDArray[np.int32], NDArray[np.int32]]] = []
+        self.size = 0
+
+    def add_source(
+        self,
+        source_id: int,
+        day: int,
+        first_id: int,
+        spans: NDArray[np.int64],
+        counts: NDArray[np.int64],
+        terms: NDArray[np.int64],
+        tf: NDArray[np.int64],
+        title: NDArray[np.int64],
+    ) -> None:
+        """Append a source's passages: spans (start, end) per passage, then per passage
+        `counts` entries of (terms, tf), terms ascending within a passage; title terms are
+        put on the source's first row."""
+        n = len(spans)
+        if n == 0:
+            return
+        base = self.size
+        columns = self._columns
+        columns["ids"].append(np.arange(first_id, first_id + n, dtype=np.int64))
+        columns["source_ids"].append(np.full(n, source_id, dtype=np.int64))
+        columns["ordinals"].append(np.arange(n, dtype=np.int32))
+        columns["starts"].append(spans[:, 0])
+        columns["ends"].append(spans[:, 1])
+        local = np.repeat(np.arange(n, dtype=np.int32), counts)
+        columns["lengths"].append(np.bincount(local, weights=tf, minlength=n))
+        columns["days"].append(np.full(n, day, dtype=np.int32))
+        self._body.append((terms.astype(np.int32), local + np.int32(base), tf.astype(np.int32)))
+        if len(title):
+            self._title.append((title.astype(np.int32), np.full(len(title), base, np.int32)))
+        self.size += n
+
+    def build(self) -> Segment:
+        """The segment of every source added so far; the builder is empty again afterwards."""
+        table = PassageTable(
+            **{
+                name: np.concatenate(parts).astype(_TABLE_TYPES[name], copy=False)
+                if parts
+                else np.zeros(0, _TABLE_TYPES[name])
+                for name, parts in self._columns.items()
+            }
+        )
+        body = _postings(self._body, self.size, table.lengths)
+        ones = ((t, r, np.ones(len(t), dtype=np.int32)) for t, r in self._title)
+        title = _postings(ones, self.size, table.lengths)
+        self._columns = {name: [] for name in _TABLE_TYPES}
+        self._body, self._title, self.size = [], [], 0
+        return Segment(table, body, title)
+
+
+def _postings(parts: Iterable[Entries], n_rows: int, lengths: NDArray[np.int32]) -> Postings:
+    """Postings of (term, row, tf) entries given in any order, rows unique per term."""
+    chunks = list(parts)
+    total = sum(len(t) for t, _, _ in chunks)
+    if total == 0:
+        return _empty_postings()
+    top_term = max(int(t.max()) for t, _, _ in chunks if len(t))
+    top_tf = max(int(f.max()) for _, _, f in chunks if len(f))
+    row_bits = max(n_rows - 1, 1).bit_length()
+    tf_bits = max(top_tf, 1).bit_length()
+    term_bits = max(top_term, 1).bit_length()
+    if term_bits + row_bits + tf_bits > 63:
+        terms = np.concatenate([t for t, _, _ in chunks]).astype(np.int64)
+        rows = np.concatenate([r for _, r, _ in chunks]).astype(np.int64)
+        tf = np.concatenate([f for _, _, f in chunks]).astype(np.int64)
+        order = np.lexsort((rows, terms))
+        return _columns(terms[order], rows[order].astype(np.int32), tf[order], lengths)
+    # One packed int64 per entry sorts several times faster than a lexsort of three arrays.
+    key = np.empty(total, dtype=np.int64)
+    pos = 0
+    for t, r, f in chunks:
+        block = key[pos : pos + len(t)]
+        block[:] = t
+        block <<= row_bits + tf_bits
+        block |= np.asarray(r, dtype=np.int64) << tf_bits
+        block |= f
+        pos += len(t)
+    # Parts are often sorted runs already; a stable sort (timsort) merges few runs fast.
+    runs = 1 + int(np.count_nonzero(key[1:] < key[:-1]))
+    key.sort(kind="stable" if runs <= 16 else "quicksort")
+    terms = np.empty(total, dtype=np.int64)
+    rows_out = np.empty(total, dtype=np.int32)
+    tf_out = np.empty(total, dtype=_count_type(top_tf))
+    # Unpacked a block at a time: whole-array temporaries would double the peak memory.
+    for lo in range(0, total, _CHUNK):
+        block = key[lo : lo + _CHUNK]
+        tf_out[lo : lo + _CHUNK] = block & ((1 << tf_bits) - 1)
+        block >>= tf_bits
+        rows_out[lo : lo + _CHUNK] = block & ((1 << row_bits) - 1)
+        block >>= row_bits
+        terms[lo : lo + _CHUNK] = block
+    del key
+    return _columns(terms, rows_out, tf_out, lengths)
+
+
+def _columns(
+    terms: NDArray[np.int64],
+    rows: NDArray[np.int32],
+    tf: NDArray[Any],
+    lengths: NDArray[np.int32],
+) -> Postings:
+    """Postings from entries sorted by term, then row."""
+    starts = np.flatnonzero(np.diff(terms, prepend=-1))
+    indptr = np.append(starts, len(terms)).astype(np.int64)
+    return Postings(
+        terms=np.ascontiguousarray(terms[starts]),
+        indptr=indptr,
+        rows=rows,
+        tf=tf.astype(_count_type(int(tf.max())), copy=False),
+        max_tf=np.maximum.reduceat(tf, starts).astype(_count_type(int(tf.max()))),
+        min_length=np.minimum.reduceat(lengths[rows], starts).astype(np.int32),
+    )
+
+
+def _empty_postings() -> Postings:
+    return Postings(
+        terms=np.zeros(0, dtype=np.int64),
+        indptr=np.zeros(1, dtype=np.int64),
+        rows=np.zeros(0, dtype=np.int32),
+        tf=np.zeros(0, dtype=np.uint8),
+        max_tf=np.zeros(0, dtype=np.uint8),
+        min_length=np.zeros(0, dtype=np.int32),
+    )
+
+
+def _count_type(top: int) -> np.dtype[np.unsignedinteger[Any]]:
+    """The smallest unsigned type that holds counts up to top."""
+    for kind in (np.uint8, np.uint16, np.uint32):
+        if top <= np.iinfo(kind).max:
+            return np.dtype(kind)
+    return np.dtype(np.uint64)
+
+
+def merge(parts: Sequence[tuple[Segment, NDArray[np.int64]]]) -> Segment:
+    """One segment of the rows of several, in their order, without each one's deleted rows
+    (given as sorted local rows)."""
+    tables: list[PassageTable] = []
+    body: list[Entries] = []
+    title: list[Entries] = []
+    base = 0
+    for segment, deleted in parts:
+        keep = np.ones(segment.size, dtype=bool)
+        keep[deleted] = False
+        # New local row of each kept row; deleted rows map nowhere.
+        target = np.cumsum(keep, dtype=np.int64) - 1 + base
+        tables.append(segment.table.take(keep))
+        for postings, out in ((segment.body, body), (segment.title, title)):
+            out.extend(_kept_entries(postings, keep, target))
+        base += int(keep.sum())
+    table = PassageTable.concat(tables)
+    return Segment(
+        table,
+        _postings(body, len(table), table.lengths),
+        _postings(title, len(table), table.lengths),
+    )
+
+
+def _kept_entries(
+    postings: Postings, keep: NDArray[np.bool_], target: NDArray[np.int64]
+) -> Iterator[Entries]:
+    """A segment's entries of kept rows, renumbered, a few million at a time."""
+    nnz = len(postings.rows)
+    step = 1 << 22
+    for lo in range(0, nnz, step):
+        hi = min(lo + step, nnz)
+        rows = np.asarray(postings.rows[lo:hi])
+        kept = keep[rows]
+        # Term of each entry: the column it falls in.
+        at = np.searchsorted(postings.indptr, np.arange(lo, hi), side="right") - 1
+        yield postings.terms[at][kept], target[rows[kept]], np.asarray(postings.tf[lo:hi])[kept]
+
+
+# --- files ----------------------------------------------------------------------------------
+
+
+def write(segment: Segment, path: Path) -> None:
+    """Write the segment to a new file at path and flush it to disk."""
+    arrays: dict[str, NDArray[Any]] = {}
+    for f in fields(PassageTable):
+        arrays[f"table.{f.name}"] = getattr(segment.table, f.name)
+    for name, postings in (("body", segment.body), ("title", segment.title)):
+        for f in fields(Postings):
+            arrays[f"{name}.{f.name}"] = getattr(postings, f.name)
+    layout: dict[str, list[Any]] = {}
+    offset = 0
+    for name, values in arrays.items():
+        layout[name] = [values.dtype.str, offset, len(values)]
+        offset = _aligned(offset + values.nbytes)
+    header = json.dumps({"rows": segment.size, "arrays": layout}).encode("utf-8")
+    start = _aligned(len(MAGIC) + 8 + len(header))
+    with open(path, "xb") as fh:
+        fh.write(MAGIC + len(header).to_bytes(8, "little") + header)
+        _pad(fh, start)
+        for name, values in arrays.items():
+            _pad(fh, start + layout[name][1])
+            fh.write(np.ascontiguousarray(values).data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _aligned(n: int) -> int:
+    return -(-n // _ALIGN) * _ALIGN
+
+
+def _pad(fh: BinaryIO, position: int) -> None:
+    gap = position - fh.tell()
+    if gap < 0:
+        raise RuntimeError("segment layout overlaps; this is a bug")
+    fh.write(b"\0" * gap)
+
+
+def read(path: Path) -> Segment:
+    """The segment in the file at path, memory-mapped; raises ValueError when unusable."""
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size < len(MAGIC) + 8:
+            raise ValueError(f"segment {path.name} is truncated")
+        mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    if mapped[: len(MAGIC)] != MAGIC:
+        raise ValueError(f"{path.name} is not a segment file")
+    length = int.from_bytes(mapped[len(MAGIC) : len(MAGIC) + 8], "little")
+    try:
+        header = json.loads(mapped[len(MAGIC) + 8 : len(MAGIC) + 8 + length])
+        start = _aligned(len(MAGIC) + 8 + length)
+        layout: dict[str, list[Any]] = header["arrays"]
+
+        def get(name: str) -> NDArray[Any]:
+            dtype, offset, count = layout[name]
+            kind = np.dtype(dtype)
+            if start + offset + count * kind.itemsize > size:
+                raise ValueError(f"segment {path.name} is truncated")
+            return np.frombuffer(mapped, dtype=kind, count=count, offset=start + offset)
+
+        table = PassageTable(*(get(f"table.{f.name}") for f in fields(PassageTable)))
+        body, title = (
+            Postings(*(get(f"{name}.{f.name}") for f in fields(Postings)))
+            for name in ("body", "title")
+        )
+    except (KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"segment {path.name} has a damaged header ({exc})") from None
+    segment = Segment(table, body, title)
+    if segment.size != header.get("rows"):
+        raise ValueError(f"segment {path.name} has a damaged header")
+    segment.check()
+    return segment
