@@ -152,6 +152,10 @@ class _Build:
         self._corpus = corpus
         self._written: list[Path] = []
         self._obsolete: list[Path] = []
+        # New sources and their texts, inserted a batch at a time.
+        self._new_sources: list[tuple[Any, ...]] = []
+        self._new_texts: list[tuple[int, bytes]] = []
+        self._next_source = 1
 
     def run(
         self, entries: list[FileEntry], skipped: list[Skipped], progress: ProgressCallback | None
@@ -178,6 +182,9 @@ class _Build:
             self._reset()
             parts, meta = [], {}
         self._collect_garbage()
+        # AUTOINCREMENT's counter: an id is never given twice, even after a deletion.
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'sources'").fetchone()
+        self._next_source = 1 + (int(row[0]) if row else 0)
         old = {
             path: _Old(i, size, mtime)
             for path, i, size, mtime in conn.execute("SELECT path, id, size, mtime_ns FROM sources")
@@ -230,7 +237,9 @@ class _Build:
                     unchanged += 1
                     touched += 1
                     continue
-                twin = read.get(found.sha256) or self._kept_with(found.sha256, kept)
+                twin = read.get(found.sha256) or (
+                    self._kept_with(found.sha256, kept) if old else None
+                )
                 if twin is not None:
                     skipped.append(Skipped(entry.path, f"duplicate of {twin}"))
                     continue
@@ -240,7 +249,7 @@ class _Build:
                     # Replaced: its row goes now, so that the new one can take its path.
                     self._drop(prior.id)
                     dropped.add(prior.id)
-                reuse = self._same_content(found.sha256, kept)
+                reuse = self._same_content(found.sha256, kept) if old else None
                 if reuse is not None:  # moved or renamed: its passages stay as they are
                     kept.add(reuse)
                     conn.execute(
@@ -257,6 +266,7 @@ class _Build:
                 progress(len(entries), len(entries))
         if not paths:
             raise CorpusError(_empty_corpus_message(self._corpus, skipped))
+        self._flush_sources()
         for o in old.values():
             if o.id not in kept and o.id not in dropped:
                 self._drop(o.id)
@@ -377,13 +387,13 @@ class _Build:
     # --- writing -------------------------------------------------------------------------
 
     def _insert(self, doc: _Analyzed) -> int:
-        """Store a new source's metadata and text; its id."""
+        """Store a new source's metadata and text (soon); its id."""
         d = doc.document
-        cur = self._conn.execute(
-            "INSERT INTO sources (path, title, date, url, sha256, size, mtime_ns, body_start,"
-            " updated, date_origin, date_note, pages, passages)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        source_id = self._next_source
+        self._next_source += 1
+        self._new_sources.append(
             (
+                source_id,
                 d.path,
                 d.title,
                 d.date.isoformat() if d.date else None,
@@ -397,13 +407,24 @@ class _Build:
                 d.date_note,
                 json.dumps(d.pages) if d.pages else None,
                 len(doc.spans),
-            ),
+            )
         )
-        source_id = int(cur.lastrowid or 0)
-        self._conn.execute(
-            "INSERT INTO texts (source_id, content) VALUES (?, ?)", (source_id, doc.content)
-        )
+        self._new_texts.append((source_id, doc.content))
+        if len(self._new_sources) >= 256:
+            self._flush_sources()
         return source_id
+
+    def _flush_sources(self) -> None:
+        self._conn.executemany(
+            "INSERT INTO sources (id, path, title, date, url, sha256, size, mtime_ns,"
+            " body_start, updated, date_origin, date_note, pages, passages)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._new_sources,
+        )
+        self._conn.executemany(
+            "INSERT INTO texts (source_id, content) VALUES (?, ?)", self._new_texts
+        )
+        self._new_sources, self._new_texts = [], []
 
     def _drop(self, source_id: int) -> None:
         self._conn.execute("DELETE FROM texts WHERE source_id = ?", (source_id,))
@@ -755,9 +776,13 @@ class _Readers:
         batches = _batches(self._tasks)
         workers = min(os.cpu_count() or 1, 4)
         if workers > 1 and sum(t.entry.size for t in self._tasks) >= PARALLEL_FROM_BYTES:
+            # A fork server started clean (no threads, no open index) forks the workers;
+            # it imports the analyzer once for all of them, and for later builds.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
             self._pool = ProcessPoolExecutor(
                 workers,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=context,
                 initializer=_start_worker,
                 initargs=(self._settings,),
             )

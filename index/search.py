@@ -37,7 +37,6 @@ class SearchSettings:
 
     k1: float = 1.2
     b: float = 0.75
-    epsilon: float = 0.25
     excerpt_chars: int = 400
     # How likely an answer must be (the calibrated answerability model's probability,
     # see answerability.py) for the question to be answered.
@@ -65,7 +64,6 @@ class SearchSettings:
         checks = {
             "retrieval.k1": self.k1 >= 0,
             "retrieval.b": 0 <= self.b <= 1,
-            "retrieval.epsilon": self.epsilon >= 0,
             "retrieval.excerpt_chars": self.excerpt_chars >= 40,
             "retrieval.min_answerability": 0 <= self.min_answerability <= 1,
             "retrieval.min_hit_ratio": 0 <= self.min_hit_ratio <= 1,

@@ -144,14 +144,21 @@ class Segment:
 class SegmentBuilder:
     """Collects rows of whole sources, then sorts their postings into a Segment.
 
-    Each passage arrives with its distinct term ids and their counts; nothing is done per
-    token here.
+    Each passage arrives with its distinct term ids and their counts, and a source's arrays
+    are only kept until build(), which does the work for all of them at once: nothing is
+    done per token, and little per source.
     """
 
     def __init__(self) -> None:
-        self._columns: dict[str, list[NDArray[Any]]] = {name: [] for name in _TABLE_TYPES}
-        self._body: list[Entries] = []
-        self._title: list[tuple[NDArray[np.int32], NDArray[np.int32]]] = []
+        self._reset()
+
+    def _reset(self) -> None:
+        self._sources: list[tuple[int, int, int]] = []  # source id, day, first passage id
+        self._spans: list[NDArray[np.int64]] = []
+        self._counts: list[NDArray[np.int64]] = []
+        self._terms: list[NDArray[np.int64]] = []
+        self._tf: list[NDArray[np.int64]] = []
+        self._titles: list[NDArray[np.int64]] = []
         self.size = 0
 
     def add_source(
@@ -166,41 +173,49 @@ class SegmentBuilder:
         title: NDArray[np.int64],
     ) -> None:
         """Append a source's passages: spans (start, end) per passage, then per passage
-        `counts` entries of (terms, tf), terms ascending within a passage; title terms are
-        put on the source's first row."""
-        n = len(spans)
-        if n == 0:
+        `counts` entries of (terms, tf); title terms are put on the source's first row."""
+        if len(spans) == 0:
             return
-        base = self.size
-        columns = self._columns
-        columns["ids"].append(np.arange(first_id, first_id + n, dtype=np.int64))
-        columns["source_ids"].append(np.full(n, source_id, dtype=np.int64))
-        columns["ordinals"].append(np.arange(n, dtype=np.int32))
-        columns["starts"].append(spans[:, 0])
-        columns["ends"].append(spans[:, 1])
-        local = np.repeat(np.arange(n, dtype=np.int32), counts)
-        columns["lengths"].append(np.bincount(local, weights=tf, minlength=n))
-        columns["days"].append(np.full(n, day, dtype=np.int32))
-        self._body.append((terms.astype(np.int32), local + np.int32(base), tf.astype(np.int32)))
-        if len(title):
-            self._title.append((title.astype(np.int32), np.full(len(title), base, np.int32)))
-        self.size += n
+        self._sources.append((source_id, day, first_id))
+        self._spans.append(spans)
+        self._counts.append(counts)
+        self._terms.append(terms)
+        self._tf.append(tf)
+        self._titles.append(title)
+        self.size += len(spans)
 
     def build(self) -> Segment:
         """The segment of every source added so far; the builder is empty again afterwards."""
+        n = self.size
+        sources = np.array(self._sources, dtype=np.int64).reshape(-1, 3)
+        per_source = np.array([len(s) for s in self._spans], dtype=np.int64)
+        first_row = np.cumsum(per_source) - per_source
+        # Row -> its source's position, and its ordinal within the source.
+        owner = np.repeat(np.arange(len(per_source)), per_source)
+        ordinals = np.arange(n, dtype=np.int64) - first_row[owner]
+        spans = np.concatenate(self._spans) if n else np.zeros((0, 2), dtype=np.int64)
+        counts = np.concatenate(self._counts) if n else np.zeros(0, dtype=np.int64)
+        rows = np.repeat(np.arange(n, dtype=np.int64), counts)
+        terms = np.concatenate(self._terms) if n else np.zeros(0, dtype=np.int64)
+        tf = np.concatenate(self._tf) if n else np.zeros(0, dtype=np.int64)
+        lengths = np.bincount(rows, weights=tf, minlength=n).astype(np.int32)
         table = PassageTable(
-            **{
-                name: np.concatenate(parts).astype(_TABLE_TYPES[name], copy=False)
-                if parts
-                else np.zeros(0, _TABLE_TYPES[name])
-                for name, parts in self._columns.items()
-            }
+            ids=sources[owner, 2] + ordinals,
+            source_ids=sources[owner, 0],
+            ordinals=ordinals.astype(np.int32),
+            starts=np.ascontiguousarray(spans[:, 0]),
+            ends=np.ascontiguousarray(spans[:, 1]),
+            lengths=lengths,
+            days=sources[owner, 1].astype(np.int32),
         )
-        body = _postings(self._body, self.size, table.lengths)
-        ones = ((t, r, np.ones(len(t), dtype=np.int32)) for t, r in self._title)
-        title = _postings(ones, self.size, table.lengths)
-        self._columns = {name: [] for name in _TABLE_TYPES}
-        self._body, self._title, self.size = [], [], 0
+        body = _postings([(terms, rows, tf)], n, lengths)
+        per_title = np.array([len(t) for t in self._titles], dtype=np.int64)
+        title_terms = np.concatenate(self._titles) if n else np.zeros(0, dtype=np.int64)
+        title_rows = np.repeat(first_row, per_title)
+        title = _postings(
+            [(title_terms, title_rows, np.ones(len(title_terms), np.int64))], n, lengths
+        )
+        self._reset()
         return Segment(table, body, title)
 
 
