@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,8 +217,15 @@ class AnalyzerSettings:
 class Analyzer:
     """Normalise, tokenize, drop stop words, lemmatize, stem."""
 
-    def __init__(self, settings: AnalyzerSettings | None = None) -> None:
+    def __init__(
+        self,
+        settings: AnalyzerSettings | None = None,
+        known: Callable[[str], str | None] | None = None,
+    ) -> None:
         self.settings = settings or AnalyzerSettings()
+        # Index terms of word forms worked out before (an index's forms table): asked before
+        # the lemmatizer, whose dictionary takes a good part of a second to load.
+        self._known = known
         language = self.settings.language
         self._local = threading.local()
         words: tuple[str, ...] = ()
@@ -242,7 +250,9 @@ class Analyzer:
         """The index term of one lower-cased word (accents may stay), or "" for a stop word."""
         term = self._forms.get(word)
         if term is None:
-            term = self._analyze(word)
+            term = self._known(word) if self._known is not None else None
+            if term is None:
+                term = self._analyze(word)
             if len(self._forms) >= _FORMS_CACHE:
                 self._forms.clear()
             self._forms[word] = term

@@ -32,6 +32,7 @@ from . import documents, segments, text
 from .analyzer import Analyzer
 from .documents import Document, FileEntry, Skipped
 from .errors import CorpusError, ReindexBusyError
+from .places import Places
 from .segments import Segment, SegmentBuilder
 from .store import (
     APPLICATION,
@@ -50,17 +51,19 @@ from .store import (
 
 ProgressCallback = Callable[[int, int], None]
 
-# A build's new passages are written as segments of at most this many rows.
-ROWS_PER_SEGMENT = 1 << 18
+# A build's new passages are written as segments of about this many rows: up to 65,536 rows
+# a segment's postings name rows in 16 bits, half the size on disk and in memory.
+ROWS_PER_SEGMENT = 1 << 16
 # Merges never make a segment larger than this (rows); larger ones are rewritten only to
 # drop deleted rows.
-MAX_MERGE_ROWS = 1 << 18
+MAX_MERGE_ROWS = 1 << 16
 # The newest segment is merged into the one before it when at least this share of its size.
 MERGE_RATIO = 4
-MAX_SEGMENTS = 16
+MAX_SEGMENTS = 32
 # Files are read in worker processes (one per core) from this many bytes to read on;
 # below it starting the workers costs more than it saves.
 PARALLEL_FROM_BYTES = 32 << 20
+PAGE_SIZE = 1 << 14
 # Work is handed to a worker this many bytes at a time.
 BATCH_BYTES = 1 << 20
 # Word forms whose term id a reader remembers; cleared when this many are held.
@@ -116,6 +119,8 @@ def build(
         remove_files([tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")])
         try:
             with closing(connect(tmp, create=True)) as conn:
+                # Texts are a few KB each: on 16 KB pages little of a page is left empty.
+                conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("BEGIN IMMEDIATE")
                 report = _Build(conn, db_path, settings, corpus).run(entries, skipped, progress)
@@ -126,18 +131,8 @@ def build(
     return BuildReport(**{**report, "seconds": time.perf_counter() - started})
 
 
-@dataclass
-class _Old:
-    """A source of the index being refreshed."""
-
-    id: int
-    size: int
-    mtime_ns: int
-
-
-def _same_stat(prior: _Old | None, entry: FileEntry) -> bool:
-    """Whether the index has the file with the size and modification time it has now."""
-    return prior is not None and prior.size == entry.size and prior.mtime_ns == entry.mtime_ns
+# (path, id, size, modification time) of a file the index does not have.
+_NOWHERE = ("", -1, -1, -1)
 
 
 class _Build:
@@ -185,54 +180,60 @@ class _Build:
         # AUTOINCREMENT's counter: an id is never given twice, even after a deletion.
         row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'sources'").fetchone()
         self._next_source = 1 + (int(row[0]) if row else 0)
-        old = {
-            path: _Old(i, size, mtime)
-            for path, i, size, mtime in conn.execute("SELECT path, id, size, mtime_ns FROM sources")
+        # path -> (path, id, size, modification time) of the sources in the index, read from
+        # a covering index: a few MB at a million passages.
+        old: dict[str, tuple[str, int, int, int]] = {
+            row[0]: row
+            for row in conn.execute("SELECT path, id, size, mtime_ns FROM sources").fetchall()
         }
-        terms = _TermWriter(conn)
+        terms = _Vocabulary(conn)
+        if meta.get("places") != "1":
+            self._remember_places(terms)
         builder = _SegmentWriter(self, int(meta.get("next_passage", "1")))
+        # Files whose size and time are what the index has stay as they are, unread; an
+        # unchanged file is never displaced by a copy of it.
         paths: set[str] = set()  # the sources of the new index
+        kept: set[int] = set()  # old sources that stay, perhaps moved
+        positions: list[int] = []  # the files to read, by position in entries
+        for position, e in enumerate(entries):
+            _, source_id, size, mtime_ns = old.get(e.path, _NOWHERE)
+            if size == e.size and mtime_ns == e.mtime_ns:
+                paths.add(e.path)
+                kept.add(source_id)
+            else:
+                positions.append(position)
+        dropped: set[int] = set()  # old sources already deleted
         read: dict[str, str] = {}  # content hash -> path, of the files read by this build
-        kept: set[int] = set()  # sources of the old index that stay, perhaps moved
-        dropped: set[int] = set()  # sources of the old index already deleted
         added: list[str] = []
         changed: list[str] = []
-        unchanged = touched = 0
-        to_read = [e for e in entries if not _same_stat(old.get(e.path), e)]
-        expected = self._hashes([old[e.path].id for e in to_read if e.path in old])
-        tasks = [_Task(e, expected.get(old[e.path].id) if e.path in old else None) for e in to_read]
-        with _Readers(self._settings, tasks) as reads:
-            for done, entry in enumerate(entries):
+        unchanged, touched = len(paths), 0
+        expected = self._hashes(
+            [old[entries[i].path][1] for i in positions if entries[i].path in old]
+        )
+        tasks = [
+            _Task(entries[i], expected.get(old.get(entries[i].path, _NOWHERE)[1]))
+            for i in positions
+        ]
+        with _Readers(self._settings, tasks, terms.form) as reads:
+            for position, task in zip(positions, tasks, strict=True):
                 if progress is not None:
-                    progress(done, len(entries))
-                prior = old.get(entry.path)
-                if _same_stat(prior, entry):
-                    assert prior is not None
-                    if prior.id in kept:  # taken by a copy earlier in path order
-                        skipped.append(
-                            Skipped(entry.path, f"duplicate of {self._path_of(prior.id)}")
-                        )
-                    else:
-                        kept.add(prior.id)
-                        paths.add(entry.path)
-                        unchanged += 1
-                    continue
+                    progress(position, len(entries))
+                entry = task.entry
+                prior = old[entry.path][1] if entry.path in old else None
                 found = reads.next(terms)
                 if isinstance(found, Skipped):
                     skipped.append(found)
                     continue
                 if isinstance(found, _Same):
                     assert prior is not None
-                    if prior.id in kept:
-                        skipped.append(
-                            Skipped(entry.path, f"duplicate of {self._path_of(prior.id)}")
-                        )
+                    if prior in kept:  # taken by a copy earlier in path order
+                        skipped.append(Skipped(entry.path, f"duplicate of {self._path_of(prior)}"))
                         continue
-                    kept.add(prior.id)
+                    kept.add(prior)
                     paths.add(entry.path)
                     conn.execute(
                         "UPDATE sources SET size = ?, mtime_ns = ? WHERE id = ?",
-                        (entry.size, entry.mtime_ns, prior.id),
+                        (entry.size, entry.mtime_ns, prior),
                     )
                     unchanged += 1
                     touched += 1
@@ -245,10 +246,10 @@ class _Build:
                     continue
                 read[found.sha256] = entry.path
                 paths.add(entry.path)
-                if prior is not None and prior.id not in kept and prior.id not in dropped:
+                if prior is not None and prior not in kept and prior not in dropped:
                     # Replaced: its row goes now, so that the new one can take its path.
-                    self._drop(prior.id)
-                    dropped.add(prior.id)
+                    self._drop(prior)
+                    dropped.add(prior)
                 reuse = self._same_content(found.sha256, kept) if old else None
                 if reuse is not None:  # moved or renamed: its passages stay as they are
                     kept.add(reuse)
@@ -267,11 +268,12 @@ class _Build:
         if not paths:
             raise CorpusError(_empty_corpus_message(self._corpus, skipped))
         self._flush_sources()
-        for o in old.values():
-            if o.id not in kept and o.id not in dropped:
-                self._drop(o.id)
+        gone = [source_id for _, source_id, _, _ in old.values() if source_id not in kept]
+        for source_id in gone:
+            if source_id not in dropped:
+                self._drop(source_id)
         removed = sorted(set(old) - paths)
-        listed = self._delete_rows(parts, [o.id for o in old.values() if o.id not in kept])
+        listed = self._delete_rows(parts, gone)
         listed += builder.finish()
         passages = self._merge(listed)
         conn.execute("DELETE FROM skipped")
@@ -294,6 +296,21 @@ class _Build:
             "undated_notes": notes,
             "touched": touched,
         }
+
+    def _remember_places(self, terms: _Vocabulary) -> None:
+        """Store the word forms of country names and adjectives: every Index analyzes them
+        when it opens."""
+        met: list[str] = []
+
+        def known(word: str) -> str | None:
+            found = terms.form(word)
+            if found is None:
+                met.append(word)
+            return found
+
+        analyzer = Analyzer(self._settings.analyzer, known)
+        Places(analyzer)
+        terms.remember([(w, t) for w in met if (t := analyzer.term(w))])
 
     # --- the index being refreshed -------------------------------------------------------
 
@@ -336,6 +353,7 @@ class _Build:
         for statement in SCHEMA:
             conn.execute(statement)
         conn.execute("CREATE INDEX sources_sha256 ON sources (sha256)")
+        conn.execute("CREATE INDEX sources_stat ON sources (path, id, size, mtime_ns)")
         conn.execute("CREATE INDEX sources_date ON sources (date)")
 
     def _collect_garbage(self) -> None:
@@ -485,6 +503,7 @@ class _Build:
             "built_at": dt.datetime.now(dt.UTC).isoformat(),
             "next_passage": str(next_passage),
             "newest": newest or "",
+            "places": "1",
         }
         self._conn.executemany(
             "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(rows.items())
@@ -511,6 +530,8 @@ class _SegmentWriter:
 
     def add(self, doc: _Analyzed, source_id: int) -> None:
         """Append a new source's passages."""
+        if self._builder.size + len(doc.spans) > ROWS_PER_SEGMENT:
+            self._flush()
         self._builder.add_source(
             source_id,
             doc.document.date.toordinal() if doc.document.date else 0,
@@ -522,8 +543,6 @@ class _SegmentWriter:
             doc.title,
         )
         self.next_id += len(doc.spans)
-        if self._builder.size >= ROWS_PER_SEGMENT:
-            self._flush()
 
     def _flush(self) -> None:
         if self._builder.size:
@@ -573,8 +592,9 @@ def _worn(live: int, deleted: int) -> bool:
     return live == 0 or 2 * deleted > live
 
 
-class _TermWriter:
-    """Global ids of the terms new passages use, adding the new ones to the term table."""
+class _Vocabulary:
+    """The term and word-form tables of the index being built: global ids of the terms new
+    passages use (new ones added), and the word forms the readers analyzed."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
@@ -602,6 +622,15 @@ class _TermWriter:
         if new:
             self._conn.executemany("INSERT INTO terms (term, id) VALUES (?, ?)", new)
         return out
+
+    def remember(self, forms: Sequence[tuple[str, str]]) -> None:
+        """Store word forms with their index terms (one already stored stays as it is)."""
+        self._conn.executemany("INSERT OR IGNORE INTO forms (word, term) VALUES (?, ?)", forms)
+
+    def form(self, word: str) -> str | None:
+        """The stored index term of a word form, if any."""
+        row = self._conn.execute("SELECT term FROM forms WHERE word = ?", (word,)).fetchone()
+        return None if row is None else str(row[0])
 
 
 # --- reading and analyzing files, here or in worker processes --------------------------------
@@ -651,18 +680,24 @@ class _Batch:
     reader: int
     new_terms: tuple[str, ...]
     results: tuple[Result, ...]
+    # Word forms the reader met for the first time, with their index terms.
+    forms: tuple[tuple[str, str], ...] = ()
 
 
 class _Reader:
     """Reads, parses and analyzes files; term ids are its own, numbered as first met."""
 
-    def __init__(self, settings: IndexSettings) -> None:
+    def __init__(
+        self, settings: IndexSettings, known: Callable[[str], str | None] | None = None
+    ) -> None:
         self._settings = settings
-        self._analyzer = Analyzer(settings.analyzer)
+        self._analyzer = Analyzer(settings.analyzer, known)
         self._ids: dict[str, int] = {}
         # Each word form's term id, -1 for a stop word: one look-up per token.
         self._word_ids: dict[str, int] = {}
         self._reported = 0
+        # Word forms met since the last batch, with their terms, for the forms table.
+        self._forms: list[tuple[str, str]] = []
         self.key = os.getpid() * 1000 + threading.get_ident() % 1000
 
     def batch(self, tasks: Sequence[_Task]) -> _Batch:
@@ -670,7 +705,8 @@ class _Reader:
         results = tuple(self._one(task) for task in tasks)
         terms = tuple(self._ids)[self._reported :]
         self._reported += len(terms)
-        return _Batch(self.key, terms, results)
+        forms, self._forms = tuple(self._forms), []
+        return _Batch(self.key, terms, results, forms)
 
     def _one(self, task: _Task) -> Result:
         loaded = documents.load(task.entry, self._settings.max_file_bytes)
@@ -694,8 +730,6 @@ class _Reader:
             return_counts=True,
         )
         counts = np.bincount(keys >> 32, minlength=len(spans)).astype(np.int64)
-        ids = self._ids
-        title = sorted(self._analyzer.term_set(doc.title))
         return _Analyzed(
             document=_without_text(doc),
             content=pack(doc.text),
@@ -703,12 +737,12 @@ class _Reader:
             counts=counts,
             terms=keys & 0xFFFFFFFF,
             tf=tf.astype(np.int64),
-            title=np.array([ids.setdefault(t, len(ids)) for t in title], dtype=np.int64),
+            title=np.unique(self._term_ids(doc.title)),
         )
 
-    def _term_ids(self, passage: str) -> NDArray[np.int64]:
-        """The term ids of a passage's index terms, in order, with repeats."""
-        words = self._analyzer.tokens(passage)
+    def _term_ids(self, text: str) -> NDArray[np.int64]:
+        """The term ids of a text's index terms, in order, with repeats."""
+        words = self._analyzer.tokens(text)
         found = list(map(self._word_ids.get, words))
         if None in found:
             found = [
@@ -720,6 +754,8 @@ class _Reader:
     def _word_id(self, word: str) -> int:
         term = self._analyzer.term(word)
         found = self._ids.setdefault(term, len(self._ids)) if term else -1
+        if term:
+            self._forms.append((word, term))
         if len(self._word_ids) >= _WORD_CACHE:
             self._word_ids.clear()
         self._word_ids[word] = found
@@ -763,9 +799,12 @@ def _work(tasks: Sequence[_Task]) -> _Batch:
 class _Readers:
     """The results of the build's reads in task order, from workers for a large build."""
 
-    def __init__(self, settings: IndexSettings, tasks: list[_Task]) -> None:
+    def __init__(
+        self, settings: IndexSettings, tasks: list[_Task], known: Callable[[str], str | None]
+    ) -> None:
         self._settings = settings
         self._tasks = tasks
+        self._known = known
         self._maps: dict[int, NDArray[np.int64]] = {}
         self._pending: Iterator[Result] = iter(())
         self._batches: Iterator[_Batch] = iter(())
@@ -788,7 +827,8 @@ class _Readers:
             )
             self._batches = self._pool.map(_work, batches)
         else:
-            reader = _Reader(self._settings)
+            # In this process the reader asks the index's forms table before the lemmatizer.
+            reader = _Reader(self._settings, self._known)
             self._batches = map(reader.batch, batches)
         return self
 
@@ -796,7 +836,7 @@ class _Readers:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def next(self, terms: _TermWriter) -> Result:
+    def next(self, terms: _Vocabulary) -> Result:
         """The next task's result, its term ids made global."""
         while True:
             result = next(self._pending, None)
@@ -807,6 +847,7 @@ class _Readers:
                     result, terms=self._current[result.terms], title=self._current[result.title]
                 )
             batch = next(self._batches)
+            terms.remember(batch.forms)
             known = self._maps.get(batch.reader, np.zeros(0, dtype=np.int64))
             if batch.new_terms:
                 known = np.concatenate((known, terms.ids(batch.new_terms)))

@@ -9,6 +9,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 
 from . import readers
@@ -57,7 +58,7 @@ class Skipped:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileEntry:
     """A candidate source file found under the corpus folder."""
 
@@ -106,17 +107,17 @@ def scan(corpus: Path) -> tuple[list[FileEntry], list[Skipped]]:
         folder = root / rel_dir if rel_dir else root
         try:
             with os.scandir(folder) as it:
-                items = sorted(it, key=lambda e: e.name)
+                items = list(it)  # in the folder's own order: the lists are sorted at the end
         except OSError as exc:
             skipped.append(Skipped(_shown(rel_dir), f"folder cannot be read: {_why(exc)}"))
             continue
         subfolders: list[str] = []
         prefix = f"{rel_dir}/" if rel_dir else ""
+        add = entries.append
         for item in items:
             name = item.name
-            if name.startswith("."):
+            if name[0] == ".":
                 continue
-            rel = prefix + name
             # Most entries are plain files of a known type: a stat call each, nothing more.
             if item.is_file(follow_symlinks=False) and name.lower().endswith(SUFFIXES):
                 try:
@@ -124,21 +125,23 @@ def scan(corpus: Path) -> tuple[list[FileEntry], list[Skipped]]:
                 except OSError:
                     pass  # gone since the listing: _entry says why
                 else:
-                    entries.append(FileEntry(rel, item.path, st.st_size, st.st_mtime_ns))
+                    add(FileEntry(prefix + name, item.path, st.st_size, st.st_mtime_ns))
                     continue
+            rel = prefix + name
             found = _entry(root, rel, item)
             if isinstance(found, Skipped):
                 skipped.append(found)
             elif isinstance(found, FileEntry):
-                entries.append(found)
+                add(found)
             elif depth + 1 >= MAX_DEPTH:
                 skipped.append(
                     Skipped(_shown(rel), f"folder nested deeper than {MAX_DEPTH} levels, not read")
                 )
             else:
                 subfolders.append(rel)
-        stack.extend((sub, depth + 1) for sub in reversed(subfolders))
-    entries.sort(key=lambda e: e.path)
+        stack.extend((sub, depth + 1) for sub in subfolders)
+    entries.sort(key=attrgetter("path"))
+    skipped.sort(key=attrgetter("path"))
     return entries, skipped
 
 

@@ -378,7 +378,7 @@ class SparseEngine(_Postings):
             base = int(self._bases[p])
             a, z = np.searchsorted(rows, (base, int(self._bases[p + 1])))
             postings = part.segment.body
-            local = rows[a:z] - base
+            local = (rows[a:z] - base).astype(postings.rows.dtype)
             column = postings.rows[lo:hi]
             at = np.searchsorted(column, local)
             at[at == len(column)] = 0
@@ -457,10 +457,11 @@ def _docs(parts: Sequence[Part], vocabulary: TermIds, rows: int) -> list[list[st
 
 
 def _member(values: NDArray[np.integer[Any]], column: NDArray[np.integer[Any]]) -> Mask:
-    """Which values occur in an ascending array."""
+    """Which values (in the column's range) occur in an ascending array."""
     if not len(values) or not len(column):
         return np.zeros(len(values), dtype=bool)
-    at = np.searchsorted(column, values)
+    # In the column's own type: a 16-bit column is not copied into a wider one.
+    at = np.searchsorted(column, values.astype(column.dtype, copy=False))
     at[at == len(column)] = 0
     return np.asarray(column[at] == values)
 

@@ -142,7 +142,7 @@ class Index:
         self._store = store
         self.settings = settings
         self.search_settings = search
-        self.analyzer = Analyzer(settings.analyzer)
+        self.analyzer = Analyzer(settings.analyzer, known=store.form)
         self._places = Places(self.analyzer)
         # Every row of every segment, deleted ones too: a few arrays, no source is read.
         table = PassageTable.concat([part.segment.table for part in store.parts])

@@ -35,10 +35,11 @@ class PassageTable:
     """Every passage row of a segment as parallel arrays."""
 
     ids: NDArray[np.int64]
-    source_ids: NDArray[np.int64]
+    # Source ids and text offsets: 32-bit where they fit (they nearly always do).
+    source_ids: NDArray[np.signedinteger[Any]]
     ordinals: NDArray[np.int32]
-    starts: NDArray[np.int64]
-    ends: NDArray[np.int64]
+    starts: NDArray[np.signedinteger[Any]]
+    ends: NDArray[np.signedinteger[Any]]
     # Index terms per passage, repeats included.
     lengths: NDArray[np.int32]
     # The source's date as a day number (date.toordinal()), 0 when undated.
@@ -87,8 +88,8 @@ class Postings:
     terms: NDArray[np.int64]
     # Entries of the term at position p are indptr[p]:indptr[p + 1] of rows and tf.
     indptr: NDArray[np.int64]
-    # Rows, ascending within each term.
-    rows: NDArray[np.int32]
+    # Rows, ascending within each term; 16-bit in a segment of up to 65,536 rows.
+    rows: NDArray[np.unsignedinteger[Any] | np.int32]
     tf: NDArray[np.unsignedinteger[Any]]
     # Per term: its largest count, and the fewest index terms of a passage holding it; an
     # upper bound of the term's BM25 weight, whatever k1, b and the mean length are.
@@ -201,10 +202,10 @@ class SegmentBuilder:
         lengths = np.bincount(rows, weights=tf, minlength=n).astype(np.int32)
         table = PassageTable(
             ids=sources[owner, 2] + ordinals,
-            source_ids=sources[owner, 0],
+            source_ids=_signed(sources[owner, 0]),
             ordinals=ordinals.astype(np.int32),
-            starts=np.ascontiguousarray(spans[:, 0]),
-            ends=np.ascontiguousarray(spans[:, 1]),
+            starts=_signed(spans[:, 0]),
+            ends=_signed(spans[:, 1]),
             lengths=lengths,
             days=sources[owner, 1].astype(np.int32),
         )
@@ -235,7 +236,7 @@ def _postings(parts: Iterable[Entries], n_rows: int, lengths: NDArray[np.int32])
         rows = np.concatenate([r for _, r, _ in chunks]).astype(np.int64)
         tf = np.concatenate([f for _, _, f in chunks]).astype(np.int64)
         order = np.lexsort((rows, terms))
-        return _columns(terms[order], rows[order].astype(np.int32), tf[order], lengths)
+        return _columns(terms[order], rows[order].astype(_row_type(n_rows)), tf[order], lengths)
     # One packed int64 per entry sorts several times faster than a lexsort of three arrays.
     key = np.empty(total, dtype=np.int64)
     pos = 0
@@ -250,7 +251,7 @@ def _postings(parts: Iterable[Entries], n_rows: int, lengths: NDArray[np.int32])
     runs = 1 + int(np.count_nonzero(key[1:] < key[:-1]))
     key.sort(kind="stable" if runs <= 16 else "quicksort")
     terms = np.empty(total, dtype=np.int64)
-    rows_out = np.empty(total, dtype=np.int32)
+    rows_out = np.empty(total, dtype=_row_type(n_rows))
     tf_out = np.empty(total, dtype=_count_type(top_tf))
     # Unpacked a block at a time: whole-array temporaries would double the peak memory.
     for lo in range(0, total, _CHUNK):
@@ -264,9 +265,21 @@ def _postings(parts: Iterable[Entries], n_rows: int, lengths: NDArray[np.int32])
     return _columns(terms, rows_out, tf_out, lengths)
 
 
+def _signed(values: NDArray[np.int64]) -> NDArray[np.signedinteger[Any]]:
+    """The values as 32-bit integers when they fit, else as they are."""
+    if not len(values) or int(values.max()) < 1 << 31:
+        return values.astype(np.int32)
+    return np.ascontiguousarray(values)
+
+
+def _row_type(n_rows: int) -> np.dtype[Any]:
+    """Rows of a segment of up to 65,536 rows fit 16 bits: postings half the size."""
+    return np.dtype(np.uint16 if n_rows <= 1 << 16 else np.int32)
+
+
 def _columns(
     terms: NDArray[np.int64],
-    rows: NDArray[np.int32],
+    rows: NDArray[Any],
     tf: NDArray[Any],
     lengths: NDArray[np.int32],
 ) -> Postings:

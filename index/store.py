@@ -49,12 +49,15 @@ SCHEMA = (
     # The text, apart: listing sources reads no text.
     "CREATE TABLE texts (source_id INTEGER PRIMARY KEY REFERENCES sources (id),"
     " content BLOB NOT NULL)",
-    "CREATE TABLE terms (term TEXT PRIMARY KEY, id INTEGER NOT NULL UNIQUE) WITHOUT ROWID",
+    "CREATE TABLE terms (term TEXT PRIMARY KEY, id INTEGER NOT NULL) WITHOUT ROWID",
+    # The index term of each word form the analyzer met (stop words and numbers aside):
+    # questions and excerpts are analyzed without loading the lemmatizer.
+    "CREATE TABLE forms (word TEXT PRIMARY KEY, term TEXT NOT NULL) WITHOUT ROWID",
     # Segments in row order; `deleted` holds the sorted rows deleted since it was written.
     "CREATE TABLE segments (id INTEGER PRIMARY KEY, file TEXT NOT NULL UNIQUE,"
     " rows INTEGER NOT NULL, deleted BLOB NOT NULL)",
 )
-TABLES = ("meta", "skipped", "texts", "sources", "terms", "segments")
+TABLES = ("meta", "skipped", "texts", "sources", "terms", "forms", "segments")
 
 
 @dataclass(frozen=True)
@@ -289,6 +292,12 @@ class Store:
         with self._cursor() as cur:
             rows = cur.execute("SELECT path, reason FROM skipped ORDER BY path").fetchall()
         return [Skipped(r[0], r[1]) for r in rows]
+
+    def form(self, word: str) -> str | None:
+        """The index term of a word form the build met, if it did."""
+        with self._cursor() as cur:
+            row = cur.execute("SELECT term FROM forms WHERE word = ?", (word,)).fetchone()
+        return None if row is None else str(row[0])
 
     @property
     def vocabulary(self) -> StoredTerms:

@@ -273,3 +273,23 @@ def test_terms_of_a_changed_file_keep_their_ids(tmp_path: Path, write_corpus: Wr
     assert set(after) - set(before) == {"millet"}
     assert len(set(after.values())) == len(after)
     assert np.all(np.diff(sorted(after.values())) == 1)
+
+
+def test_index_answers_from_its_word_forms_without_the_lemmatizer(
+    tmp_path: Path, write_corpus: WriteCorpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = write_corpus(FILES)
+    db_path = tmp_path / "i.sqlite"
+    build_index(corpus, db_path, IndexSettings())
+
+    def unavailable(*args: object, **kwargs: object) -> str:
+        raise AssertionError("the lemmatizer was asked")
+
+    monkeypatch.setattr("index.analyzer.simplemma.lemmatize", unavailable)
+    index = Index.open(db_path)  # country names and adjectives are stored forms too
+    try:
+        result = index.search("Which teams arrived when the river flooded in Peru?")
+        assert result.found
+        assert result.hits[0].source.path == "a.txt"
+    finally:
+        index.close()

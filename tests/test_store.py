@@ -45,7 +45,7 @@ def test_store_holds_sources_their_text_once_and_settings(
     # The text is stored once, whole; passages are offsets into it, and no table holds
     # token strings.
     tables = set(db.table_names()) - {"sqlite_sequence"}
-    assert tables == {"meta", "skipped", "sources", "texts", "terms", "segments"}
+    assert tables == {"meta", "skipped", "sources", "texts", "terms", "forms", "segments"}
     index = Index.open(db_path)
     for source in index.sources():
         passages = [index.passage(i) for i in index.source_passages(source.id)]
