@@ -396,9 +396,9 @@ def step_export(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
             live = np.ones(segment.size, dtype=bool)
             live[part.deleted] = False
             body = segment.body
-            term_of = np.repeat(body.terms, np.diff(body.indptr))
-            order = np.argsort(body.rows, kind="stable")
-            rows = np.asarray(body.rows)[order]
+            term_of, local = body.entries()
+            order = np.argsort(local, kind="stable")
+            rows = local[order]
             words = names[np.repeat(term_of[order], np.asarray(body.tf)[order])]
             ends = np.cumsum(
                 np.bincount(rows, weights=np.asarray(body.tf)[order], minlength=segment.size)

@@ -51,15 +51,15 @@ from .store import (
 
 ProgressCallback = Callable[[int, int], None]
 
-# A build's new passages are written as segments of about this many rows: up to 65,536 rows
-# a segment's postings name rows in 16 bits, half the size on disk and in memory.
-ROWS_PER_SEGMENT = 1 << 16
+# A build's new passages are written as segments of about this many rows (a question asks
+# each segment, so fewer is faster; a big build sorts one segment's postings at a time).
+ROWS_PER_SEGMENT = 1 << 18
 # Merges never make a segment larger than this (rows); larger ones are rewritten only to
 # drop deleted rows.
-MAX_MERGE_ROWS = 1 << 16
+MAX_MERGE_ROWS = 1 << 18
 # The newest segment is merged into the one before it when at least this share of its size.
 MERGE_RATIO = 4
-MAX_SEGMENTS = 32
+MAX_SEGMENTS = 16
 # Files are read in worker processes (one per core) from this many bytes to read on;
 # below it starting the workers costs more than it saves.
 PARALLEL_FROM_BYTES = 32 << 20
@@ -147,6 +147,7 @@ class _Build:
         self._corpus = corpus
         self._written: list[Path] = []
         self._obsolete: list[Path] = []
+        self._opened: list[Segment] = []  # segments of the old index, closed at the end
         # New sources and their texts, inserted a batch at a time.
         self._new_sources: list[tuple[Any, ...]] = []
         self._new_texts: list[tuple[int, bytes]] = []
@@ -164,6 +165,9 @@ class _Build:
                 self._conn.execute("ROLLBACK")
             remove_files(self._written)
             raise
+        finally:
+            for segment in self._opened:
+                segment.close()
         remove_files(self._obsolete)
         return report
 
@@ -332,6 +336,7 @@ class _Build:
             opened = open_parts(self._conn, self._folder)
         except (OSError, ValueError, sqlite3.DatabaseError):
             return None
+        self._opened.extend(part.segment for part in opened)
         files = self._conn.execute("SELECT file FROM segments ORDER BY id").fetchall()
         return [
             _Listed(str(f), part.segment, part.deleted)

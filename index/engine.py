@@ -15,6 +15,8 @@ without a rare term can reach the k best).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -36,13 +38,13 @@ ENGINES = (AUTO, RANK_BM25, SPARSE)
 # passages and 6 ms at 5000 on a 2-core EPYC, where the sparse engine takes 0.1 ms.
 SPARSE_FROM = 1000
 
-# Term look-ups remembered per engine; cleared when this many are held.
-_TERM_CACHE = 1 << 16
+# Memory for the columns of recently used terms (each gathered from every segment).
+_COLUMN_CACHE_BYTES = 32 << 20
 # A common term is left out of the exact pass while the k-th best score beats its bound by
 # this relative margin (room for rounding).
 _BOUND_MARGIN = 1e-9
 
-Rows = NDArray[np.int64]
+Rows = NDArray[np.signedinteger[Any]]
 Mask = NDArray[np.bool_]
 
 
@@ -96,27 +98,37 @@ class Part:
     deleted: NDArray[np.int64]
 
 
-@dataclass(frozen=True)
-class _Term:
-    """Where a term's postings are in each part, and what the engine needs to know of it."""
+@dataclass(frozen=True, eq=False)
+class _Column:
+    """A term's live postings over every part: rows in the index's row space, ascending."""
 
     term: str
-    spans: tuple[tuple[int, int], ...]
-    # Live passages holding the term.
-    df: int
+    # 32-bit: half the memory, and searched without widening.
+    rows: NDArray[np.int32]
+    tf: NDArray[np.unsignedinteger[Any]]
     max_tf: int
     min_length: int
 
+    @property
+    def df(self) -> int:
+        """Live passages holding the term."""
+        return len(self.rows)
 
-# Marks a term not looked up yet in the engine's cache.
-_UNKNOWN = _Term("", (), 0, 0, 0)
+    @property
+    def nbytes(self) -> int:
+        """Memory the column takes."""
+        return int(self.rows.nbytes + self.tf.nbytes)
+
+
+_NO_ROWS = np.zeros(0, dtype=np.int32)
+_NO_COUNTS = np.zeros(0, dtype=np.uint8)
 
 
 @dataclass(frozen=True)
 class _Planned:
     """A query term with its idf, repeats, and the bound of its score in any passage."""
 
-    term: _Term
+    term: _Column
     idf: float
     count: int
     bound: float
@@ -191,112 +203,80 @@ class _Postings:
         self.mean_length = total / self.size if self.size else 0.0
         # k1 (1 - b + b * length / avgdl) of every row, in rank-bm25's order of operations.
         self._norm = k1 * (1 - b + b * lengths / self._avgdl)
-        self._terms: dict[str, _Term | None] = {}
+        self._columns: OrderedDict[tuple[str, str], _Column] = OrderedDict()
+        self._cached_bytes = 0
+        self._lock = threading.Lock()
 
     def with_prefix(self, prefix: str) -> list[str]:
         """Indexed terms that start with prefix (some may be held by no live passage)."""
         return self._vocabulary.with_prefix(prefix)
 
-    def _term(self, term: str) -> _Term | None:
-        """The term's postings in each part, or None when no live passage holds it."""
-        cached = self._terms.get(term, _UNKNOWN)
-        if cached is not _UNKNOWN:
-            return cached
-        found: _Term | None = None
+    def _column(self, term: str, field: str = "body") -> _Column:
+        """The term's live postings in a field, gathered from the parts once and kept while
+        they are used: the parts are looked at once per term, not once per question."""
+        key = (field, term)
+        with self._lock:
+            column = self._columns.get(key)
+            if column is not None:
+                self._columns.move_to_end(key)
+                return column
+        column = self._gather(term, field)
+        with self._lock:
+            self._columns[key] = column
+            self._cached_bytes += column.nbytes
+            while self._cached_bytes > _COLUMN_CACHE_BYTES and len(self._columns) > 1:
+                _, old = self._columns.popitem(last=False)
+                self._cached_bytes -= old.nbytes
+        return column
+
+    def _gather(self, term: str, field: str) -> _Column:
         term_id = self._vocabulary.id(term)
-        if term_id is not None:
-            spans: list[tuple[int, int]] = []
-            df, max_tf, min_length = 0, 0, 1 << 62
-            for part in self._parts:
-                postings = part.segment.body
-                at = int(np.searchsorted(postings.terms, term_id))
-                if at == len(postings.terms) or int(postings.terms[at]) != term_id:
-                    spans.append((0, 0))
-                    continue
-                lo, hi = int(postings.indptr[at]), int(postings.indptr[at + 1])
-                spans.append((lo, hi))
-                df += hi - lo
-                if len(part.deleted):
-                    df -= int(np.count_nonzero(_member(part.deleted, postings.rows[lo:hi])))
-                max_tf = max(max_tf, int(postings.max_tf[at]))
-                min_length = min(min_length, int(postings.min_length[at]))
-            if df > 0:
-                found = _Term(term, tuple(spans), df, max_tf, min_length)
-        if len(self._terms) >= _TERM_CACHE:
-            self._terms.clear()
-        self._terms[term] = found
-        return found
-
-    def _entries(self, term: _Term) -> tuple[Rows, NDArray[Any]]:
-        """Global rows (ascending, deleted ones too) and counts of the term's entries."""
-        rows: list[Rows] = []
+        rows: list[NDArray[np.int32]] = []
         tfs: list[NDArray[Any]] = []
-        for base, part, (lo, hi) in zip(
-            self._bases.tolist(), self._parts, term.spans, strict=False
-        ):
-            if hi > lo:
-                postings = part.segment.body
-                rows.append(postings.rows[lo:hi] + np.int64(base))
-                tfs.append(postings.tf[lo:hi])
+        max_tf, min_length = 0, 1 << 62
+        for base, part in zip(self._bases.tolist(), self._parts, strict=False):
+            if term_id is None:
+                break
+            postings: Postings = getattr(part.segment, field)
+            at = postings.find(term_id)
+            if at is None:
+                continue
+            local, tf = postings.column(at)
+            if len(part.deleted):
+                kept = ~_member(local, part.deleted)
+                local, tf = local[kept], tf[kept]
+            rows.append(local + np.int32(base))
+            tfs.append(tf)
+            max_tf = max(max_tf, int(postings.max_tf[at]))
+            min_length = min(min_length, int(postings.min_length[at]))
+        if not rows:
+            return _Column(term, _NO_ROWS, _NO_COUNTS, 0, 0)
         if len(rows) == 1:
-            return rows[0], tfs[0]
-        return np.concatenate(rows), np.concatenate(tfs)
-
-    def _live_rows(self, term: _Term) -> Rows:
-        rows, _ = self._entries(term)
-        return rows[self.live[rows]]
+            return _Column(term, rows[0], tfs[0], max_tf, min_length)
+        return _Column(term, np.concatenate(rows), np.concatenate(tfs), max_tf, min_length)
 
     def df(self, stems: Iterable[str]) -> int:
         """How many live passages hold any of the stems."""
-        found = [t for t in map(self._term, dict.fromkeys(stems)) if t is not None]
-        if len(found) <= 1:
-            return found[0].df if found else 0
-        return len(np.unique(np.concatenate([self._live_rows(t) for t in found])))
+        columns = [c for c in map(self._column, dict.fromkeys(stems)) if c.df]
+        if len(columns) <= 1:
+            return columns[0].df if columns else 0
+        return len(np.unique(np.concatenate([c.rows for c in columns])))
 
     def holds(self, stems: Iterable[str], rows: NDArray[np.integer[Any]]) -> Mask:
         """Which of the (live) rows hold any of the stems."""
         out = np.zeros(len(rows), dtype=bool)
+        asked = np.asarray(rows).astype(np.int32)
         for stem in stems:
-            term = self._term(stem)
-            if term is not None:
-                self._mark(
-                    out,
-                    rows,
-                    [
-                        (p.segment.body, span)
-                        for p, span in zip(self._parts, term.spans, strict=False)
-                    ],
-                )
+            out |= _member(asked, self._column(stem).rows)
         return out
 
     def title_holds(self, stems: Iterable[str], rows: NDArray[np.integer[Any]]) -> Mask:
         """Which of the rows are the first passage of a source with a stem in its title."""
         out = np.zeros(len(rows), dtype=bool)
+        asked = np.asarray(rows).astype(np.int32)
         for stem in stems:
-            term_id = self._vocabulary.id(stem)
-            if term_id is not None:
-                self._mark(
-                    out,
-                    rows,
-                    [(p.segment.title, p.segment.title.span(term_id)) for p in self._parts],
-                )
+            out |= _member(asked, self._column(stem, "title").rows)
         return out
-
-    def _mark(
-        self,
-        out: Mask,
-        rows: NDArray[np.integer[Any]],
-        columns: Sequence[tuple[Postings, tuple[int, int]]],
-    ) -> None:
-        """Set out where the row is among a term's postings, one column per part."""
-        rows = np.asarray(rows, dtype=np.int64)
-        part_of = np.searchsorted(self._bases, rows, side="right") - 1 if len(columns) > 1 else None
-        for p, (postings, (lo, hi)) in enumerate(columns):
-            if hi <= lo:
-                continue
-            at = slice(None) if part_of is None else part_of == p
-            local = rows[at] - self._bases[p]
-            out[at] |= _member(local, postings.rows[lo:hi])
 
     def _plan(self, stems: Sequence[str]) -> list[_Planned]:
         """The distinct stems the index holds, highest score bound first."""
@@ -306,8 +286,8 @@ class _Postings:
         k1, b = self._k1, self._b
         plan: list[_Planned] = []
         for stem, count in counts.items():
-            term = self._term(stem)
-            if term is None:
+            term = self._column(stem)
+            if not term.df:
                 continue
             weight = idf(term.df, self.size)
             norm = k1 * (1 - b + b * term.min_length / self._avgdl)
@@ -337,9 +317,8 @@ class SparseEngine(_Postings):
         """The score of every row for the stems (0 for deleted rows)."""
         out = np.zeros(self.rows)
         for planned in self._plan(stems):
-            rows, tf = self._entries(planned.term)
-            out[rows] += self._weights(planned, rows, tf)
-        out[~self.live] = 0.0
+            column = planned.term
+            out[column.rows] += self._weights(planned, column.rows, column.tf)
         return out
 
     def top(
@@ -353,15 +332,16 @@ class SparseEngine(_Postings):
         plan = self._plan(stems)
         if not plan or k < 1:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        usable = self.live if allowed is None else self.live & allowed
         rest = [*np.cumsum([p.bound for p in reversed(plan)])[::-1].tolist(), 0.0]
         rows: Rows = np.zeros(0, dtype=np.int64)
         scores: NDArray[np.float64] = np.zeros(0)
         used = 0
         for used, planned in enumerate(plan, start=1):
-            found, tf = self._entries(planned.term)
-            keep = usable[found]
-            found, weights = found[keep], self._weights(planned, found[keep], tf[keep])
+            found, tf = planned.term.rows, planned.term.tf
+            if allowed is not None:
+                keep = allowed[found]
+                found, tf = found[keep], tf[keep]
+            weights = self._weights(planned, found, tf)
             rows, scores = _union_add(rows, scores, found, weights)
             if len(rows) >= k and _kth(scores, k) > rest[used] * (1 + _BOUND_MARGIN):
                 break  # no row outside `rows` can reach the k best any more
@@ -372,19 +352,13 @@ class SparseEngine(_Postings):
     def _on(self, planned: _Planned, rows: Rows) -> NDArray[np.float64]:
         """The term's score in each of some rows (ascending), 0 where it is absent."""
         out = np.zeros(len(rows))
-        for p, (part, (lo, hi)) in enumerate(zip(self._parts, planned.term.spans, strict=False)):
-            if hi <= lo:
-                continue
-            base = int(self._bases[p])
-            a, z = np.searchsorted(rows, (base, int(self._bases[p + 1])))
-            postings = part.segment.body
-            local = (rows[a:z] - base).astype(postings.rows.dtype)
-            column = postings.rows[lo:hi]
-            at = np.searchsorted(column, local)
+        column = planned.term.rows
+        if len(column) and len(rows):
+            asked = rows.astype(np.int32)
+            at = np.searchsorted(column, asked)
             at[at == len(column)] = 0
-            hit = column[at] == local
-            where = a + np.flatnonzero(hit)
-            out[where] = self._weights(planned, rows[where], postings.tf[lo:hi][at[hit]])
+            hit = np.flatnonzero(column[at] == asked)
+            out[hit] = self._weights(planned, rows[hit], planned.term.tf[at[hit]])
         return out
 
 
@@ -429,7 +403,7 @@ class Bm25Engine(_Postings):
     ) -> tuple[Rows, NDArray[np.float64]]:
         """Up to k live rows holding any stem (repeats count again), by score, then row."""
         scores = self.scores(stems)
-        rows = np.flatnonzero(self.holds(dict.fromkeys(stems), np.arange(self.rows)) & self.live)
+        rows = np.flatnonzero(self.holds(dict.fromkeys(stems), np.arange(self.rows)))
         if allowed is not None:
             rows = rows[allowed[rows]]
         return _head(rows.astype(np.int64), scores[rows], k)
@@ -442,26 +416,20 @@ def _docs(parts: Sequence[Part], vocabulary: TermIds, rows: int) -> list[list[st
     for part in parts:
         postings = part.segment.body
         names = vocabulary.names(postings.terms.tolist())
-        counts = np.diff(postings.indptr).tolist()
-        entry = 0
-        for term_id, count in zip(postings.terms.tolist(), counts, strict=True):
-            name = names[term_id]
-            hi = entry + count
-            for row, tf in zip(
-                postings.rows[entry:hi].tolist(), postings.tf[entry:hi].tolist(), strict=True
-            ):
-                docs[base + row].extend([name] * tf)
-            entry = hi
+        terms, local = postings.entries()
+        for term_id, row, tf in zip(
+            terms.tolist(), local.tolist(), np.asarray(postings.tf).tolist(), strict=True
+        ):
+            docs[base + row].extend([names[term_id]] * tf)
         base += part.segment.size
     return docs
 
 
 def _member(values: NDArray[np.integer[Any]], column: NDArray[np.integer[Any]]) -> Mask:
-    """Which values (in the column's range) occur in an ascending array."""
+    """Which values occur in an ascending array."""
     if not len(values) or not len(column):
         return np.zeros(len(values), dtype=bool)
-    # In the column's own type: a 16-bit column is not copied into a wider one.
-    at = np.searchsorted(column, values.astype(column.dtype, copy=False))
+    at = np.searchsorted(column, values)
     at[at == len(column)] = 0
     return np.asarray(column[at] == values)
 

@@ -7,17 +7,19 @@ global ids (the store's term table). A build writes new segments and never chang
 written one: a passage deleted later is listed apart (the store keeps each segment's
 deleted rows), and merging segments writes a new one without those rows.
 
-On disk a segment is one file: a short header naming its arrays, then the arrays' raw bytes,
-read back with ``mmap``: opening a segment reads its header, not its data.
+On disk a segment is one file: a short header naming its arrays, then the arrays' raw bytes.
+Opening a segment reads its passage table and term dictionaries; the postings are read a
+term at a time when a question needs them.
 """
 
 from __future__ import annotations
 
 import json
-import mmap
 import os
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from contextlib import suppress
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -81,41 +83,74 @@ _TABLE_TYPES: dict[str, type[np.generic]] = {
 }
 
 
+# Rows are stored as 16-bit offsets within blocks of this many rows.
+BLOCK_ROWS = 1 << 16
+
+
 @dataclass(frozen=True, eq=False)
 class Postings:
-    """Which rows hold each term and how often: one column per term (CSC), terms ascending."""
+    """Which rows hold each term and how often: one column per term (CSC), terms ascending.
 
-    terms: NDArray[np.int64]
-    # Entries of the term at position p are indptr[p]:indptr[p + 1] of rows and tf.
-    indptr: NDArray[np.int64]
-    # Rows, ascending within each term; 16-bit in a segment of up to 65,536 rows.
-    rows: NDArray[np.unsignedinteger[Any] | np.int32]
-    tf: NDArray[np.unsignedinteger[Any]]
+    A row is stored as its 16-bit offset in its block of BLOCK_ROWS rows, and each column
+    is cut by block: 3 bytes an entry with its count, however large the segment.
+    """
+
+    terms: NDArray[np.int32]
+    # Entries of the term at position p that lie in block b are bounds[p * B + b] to
+    # bounds[p * B + b + 1] of rows and tf, B being the segment's number of blocks.
+    bounds: NDArray[np.signedinteger[Any]]
+    # Rows within their block, ascending within each term (read on demand when stored).
+    rows: NDArray[np.uint16] | Stored
+    tf: NDArray[np.unsignedinteger[Any]] | Stored
     # Per term: its largest count, and the fewest index terms of a passage holding it; an
     # upper bound of the term's BM25 weight, whatever k1, b and the mean length are.
     max_tf: NDArray[np.unsignedinteger[Any]]
     min_length: NDArray[np.int32]
 
-    def span(self, term: int) -> tuple[int, int]:
-        """Where the term's entries are; (0, 0) when the segment lacks it."""
+    @property
+    def blocks(self) -> int:
+        """How many blocks of rows the columns are cut in."""
+        return (len(self.bounds) - 1) // len(self.terms) if len(self.terms) else 1
+
+    def find(self, term: int) -> int | None:
+        """The term's position among the columns, or None when the segment lacks it."""
         at = int(np.searchsorted(self.terms, term))
-        if at == len(self.terms) or int(self.terms[at]) != term:
-            return 0, 0
-        return int(self.indptr[at]), int(self.indptr[at + 1])
+        return at if at < len(self.terms) and int(self.terms[at]) == term else None
+
+    def column(self, at: int) -> tuple[NDArray[np.int32], NDArray[np.unsignedinteger[Any]]]:
+        """The rows (in the segment) and counts of the term at position `at`."""
+        blocks = self.blocks
+        edges: NDArray[np.int64] = np.asarray(
+            self.bounds[at * blocks : (at + 1) * blocks + 1], dtype=np.int64
+        )
+        lo, hi = int(edges[0]), int(edges[-1])
+        rows = self.rows[lo:hi].astype(np.int32)
+        if blocks > 1:
+            rows += np.repeat(
+                np.arange(blocks, dtype=np.int32) * BLOCK_ROWS, edges[1:] - edges[:-1]
+            )
+        return rows, self.tf[lo:hi]
+
+    def entries(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """The term id and the row of every entry, in storage order."""
+        blocks = self.blocks
+        bounds = np.asarray(self.bounds, dtype=np.int64)
+        per_column = bounds[1:] - bounds[:-1]
+        block = np.repeat(np.tile(np.arange(blocks, dtype=np.int64), len(self.terms)), per_column)
+        per_term = per_column.reshape(-1, blocks).sum(axis=1) if len(self.terms) else per_column
+        terms = np.repeat(np.asarray(self.terms, dtype=np.int64), per_term)
+        return terms, block * BLOCK_ROWS + self.rows
 
     def check(self, rows: int) -> None:
-        """Raise ValueError unless the arrays are well shaped (cheap checks only)."""
+        """Raise ValueError unless the arrays are well shaped (checks that read few pages)."""
         n_terms, nnz = len(self.terms), len(self.rows)
-        if len(self.indptr) != n_terms + 1 or len(self.tf) != nnz:
+        blocks = max(-(-rows // BLOCK_ROWS), 1)
+        if len(self.tf) != nnz or len(self.bounds) != n_terms * blocks + 1:
             raise ValueError("postings arrays of different lengths")
         if len(self.max_tf) != n_terms or len(self.min_length) != n_terms:
             raise ValueError("postings bounds of the wrong length")
-        if n_terms and (self.indptr[0] != 0 or self.indptr[-1] != nnz):
-            raise ValueError("bad column pointers")
-        if np.any(self.indptr[1:] <= self.indptr[:-1]) or np.any(self.terms[1:] <= self.terms[:-1]):
-            raise ValueError("terms out of order or empty")
-        if nnz and (int(self.rows[0]) < 0 or int(self.rows[-1]) >= rows):
-            raise ValueError("row out of range")
+        if self.bounds[0] != 0 or self.bounds[-1] != nnz:
+            raise ValueError("bad column bounds")
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,6 +160,21 @@ class Segment:
     table: PassageTable
     body: Postings
     title: Postings
+    # The open file a stored segment's postings are read from; None for one in memory.
+    fd: int | None = None
+    _closer: weakref.finalize[[int], None] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        if self.fd is not None:
+            # Closes the file once: at close(), or when the segment is collected.
+            object.__setattr__(self, "_closer", weakref.finalize(self, _close, self.fd))
+
+    def close(self) -> None:
+        """Close the segment's file (its postings cannot be read any more)."""
+        if self._closer is not None:
+            self._closer()
 
     @property
     def size(self) -> int:
@@ -136,7 +186,7 @@ class Segment:
         n = self.size
         if any(len(getattr(self.table, f.name)) != n for f in fields(PassageTable)):
             raise ValueError("passage columns of different lengths")
-        if n and np.any(self.table.ids[1:] <= self.table.ids[:-1]):
+        if n and int(self.table.ids[0]) > int(self.table.ids[-1]):
             raise ValueError("passage ids out of order")
         self.body.check(n)
         self.title.check(n)
@@ -236,7 +286,7 @@ def _postings(parts: Iterable[Entries], n_rows: int, lengths: NDArray[np.int32])
         rows = np.concatenate([r for _, r, _ in chunks]).astype(np.int64)
         tf = np.concatenate([f for _, _, f in chunks]).astype(np.int64)
         order = np.lexsort((rows, terms))
-        return _columns(terms[order], rows[order].astype(_row_type(n_rows)), tf[order], lengths)
+        return _columns(terms[order], rows[order], tf[order], n_rows, lengths)
     # One packed int64 per entry sorts several times faster than a lexsort of three arrays.
     key = np.empty(total, dtype=np.int64)
     pos = 0
@@ -251,7 +301,7 @@ def _postings(parts: Iterable[Entries], n_rows: int, lengths: NDArray[np.int32])
     runs = 1 + int(np.count_nonzero(key[1:] < key[:-1]))
     key.sort(kind="stable" if runs <= 16 else "quicksort")
     terms = np.empty(total, dtype=np.int64)
-    rows_out = np.empty(total, dtype=_row_type(n_rows))
+    rows_out = np.empty(total, dtype=np.int32)
     tf_out = np.empty(total, dtype=_count_type(top_tf))
     # Unpacked a block at a time: whole-array temporaries would double the peak memory.
     for lo in range(0, total, _CHUNK):
@@ -262,7 +312,7 @@ def _postings(parts: Iterable[Entries], n_rows: int, lengths: NDArray[np.int32])
         block >>= row_bits
         terms[lo : lo + _CHUNK] = block
     del key
-    return _columns(terms, rows_out, tf_out, lengths)
+    return _columns(terms, rows_out, tf_out, n_rows, lengths)
 
 
 def _signed(values: NDArray[np.int64]) -> NDArray[np.signedinteger[Any]]:
@@ -272,35 +322,40 @@ def _signed(values: NDArray[np.int64]) -> NDArray[np.signedinteger[Any]]:
     return np.ascontiguousarray(values)
 
 
-def _row_type(n_rows: int) -> np.dtype[Any]:
-    """Rows of a segment of up to 65,536 rows fit 16 bits: postings half the size."""
-    return np.dtype(np.uint16 if n_rows <= 1 << 16 else np.int32)
-
-
 def _columns(
     terms: NDArray[np.int64],
-    rows: NDArray[Any],
+    rows: NDArray[np.integer[Any]],
     tf: NDArray[Any],
+    n_rows: int,
     lengths: NDArray[np.int32],
 ) -> Postings:
     """Postings from entries sorted by term, then row."""
     starts = np.flatnonzero(np.diff(terms, prepend=-1))
-    indptr = np.append(starts, len(terms)).astype(np.int64)
+    blocks = max(-(-n_rows // BLOCK_ROWS), 1)
+    # Entries per (term, block), in storage order.
+    position = np.cumsum(np.diff(terms, prepend=-1) != 0) - 1
+    per_column = np.bincount(
+        position * blocks + np.asarray(rows, dtype=np.int64) // BLOCK_ROWS,
+        minlength=len(starts) * blocks,
+    )
+    bounds = np.zeros(len(per_column) + 1, dtype=np.int64)
+    np.cumsum(per_column, out=bounds[1:])
+    counts = _count_type(int(tf.max()))
     return Postings(
-        terms=np.ascontiguousarray(terms[starts]),
-        indptr=indptr,
-        rows=rows,
-        tf=tf.astype(_count_type(int(tf.max())), copy=False),
-        max_tf=np.maximum.reduceat(tf, starts).astype(_count_type(int(tf.max()))),
+        terms=terms[starts].astype(np.int32),
+        bounds=_signed(bounds),
+        rows=(np.asarray(rows) % BLOCK_ROWS).astype(np.uint16),
+        tf=tf.astype(counts, copy=False),
+        max_tf=np.maximum.reduceat(tf, starts).astype(counts),
         min_length=np.minimum.reduceat(lengths[rows], starts).astype(np.int32),
     )
 
 
 def _empty_postings() -> Postings:
     return Postings(
-        terms=np.zeros(0, dtype=np.int64),
-        indptr=np.zeros(1, dtype=np.int64),
-        rows=np.zeros(0, dtype=np.int32),
+        terms=np.zeros(0, dtype=np.int32),
+        bounds=np.zeros(1, dtype=np.int32),
+        rows=np.zeros(0, dtype=np.uint16),
         tf=np.zeros(0, dtype=np.uint8),
         max_tf=np.zeros(0, dtype=np.uint8),
         min_length=np.zeros(0, dtype=np.int32),
@@ -342,16 +397,10 @@ def merge(parts: Sequence[tuple[Segment, NDArray[np.int64]]]) -> Segment:
 def _kept_entries(
     postings: Postings, keep: NDArray[np.bool_], target: NDArray[np.int64]
 ) -> Iterator[Entries]:
-    """A segment's entries of kept rows, renumbered, a few million at a time."""
-    nnz = len(postings.rows)
-    step = 1 << 22
-    for lo in range(0, nnz, step):
-        hi = min(lo + step, nnz)
-        rows = np.asarray(postings.rows[lo:hi])
-        kept = keep[rows]
-        # Term of each entry: the column it falls in.
-        at = np.searchsorted(postings.indptr, np.arange(lo, hi), side="right") - 1
-        yield postings.terms[at][kept], target[rows[kept]], np.asarray(postings.tf[lo:hi])[kept]
+    """A segment's entries of kept rows, renumbered."""
+    terms, rows = postings.entries()
+    kept = keep[rows]
+    yield terms[kept], target[rows[kept]], np.asarray(postings.tf)[kept]
 
 
 # --- files ----------------------------------------------------------------------------------
@@ -382,6 +431,11 @@ def write(segment: Segment, path: Path) -> None:
         os.fsync(fh.fileno())
 
 
+def _close(fd: int) -> None:
+    with suppress(OSError):
+        os.close(fd)
+
+
 def _aligned(n: int) -> int:
     return -(-n // _ALIGN) * _ALIGN
 
@@ -393,36 +447,84 @@ def _pad(fh: BinaryIO, position: int) -> None:
     fh.write(b"\0" * gap)
 
 
+class Stored:
+    """An array in a segment file, read a slice at a time (os.pread): a question reads the
+    few columns it needs, and no page of the file is mapped into the process."""
+
+    def __init__(self, fd: int, offset: int, dtype: np.dtype[Any], count: int) -> None:
+        self._fd = fd
+        self._offset = offset
+        self.dtype = dtype
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, part: slice) -> NDArray[Any]:
+        lo, hi, step = part.indices(self._count)
+        if step != 1:
+            raise ValueError("stored arrays are read in slices without a step")
+        out = np.empty(max(hi - lo, 0), dtype=self.dtype)
+        if len(out):
+            os.preadv(self._fd, [out.data], self._offset + lo * self.dtype.itemsize)
+        return out
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> NDArray[Any]:
+        whole = self[:]
+        return whole if dtype is None else whole.astype(dtype)
+
+
 def read(path: Path) -> Segment:
-    """The segment in the file at path, memory-mapped; raises ValueError when unusable."""
-    with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        if size < len(MAGIC) + 8:
-            raise ValueError(f"segment {path.name} is truncated")
-        mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-    if mapped[: len(MAGIC)] != MAGIC:
-        raise ValueError(f"{path.name} is not a segment file")
-    length = int.from_bytes(mapped[len(MAGIC) : len(MAGIC) + 8], "little")
+    """The segment in the file at path; raises ValueError when unusable. Its passage table
+    and term dictionaries are read now, its postings when asked for (the file stays open
+    until close())."""
+    fd = os.open(path, os.O_RDONLY)
     try:
-        header = json.loads(mapped[len(MAGIC) + 8 : len(MAGIC) + 8 + length])
+        segment = _read(path, fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    return segment
+
+
+def _read(path: Path, fd: int) -> Segment:
+    size = os.fstat(fd).st_size
+    head = os.pread(fd, len(MAGIC) + 8, 0)
+    if len(head) < len(MAGIC) + 8:
+        raise ValueError(f"segment {path.name} is truncated")
+    if head[: len(MAGIC)] != MAGIC:
+        raise ValueError(f"{path.name} is not a segment file")
+    length = int.from_bytes(head[len(MAGIC) :], "little")
+    try:
+        header = json.loads(os.pread(fd, length, len(MAGIC) + 8))
         start = _aligned(len(MAGIC) + 8 + length)
         layout: dict[str, list[Any]] = header["arrays"]
 
-        def get(name: str) -> NDArray[Any]:
+        def stored(name: str) -> Stored:
             dtype, offset, count = layout[name]
             kind = np.dtype(dtype)
             if start + offset + count * kind.itemsize > size:
                 raise ValueError(f"segment {path.name} is truncated")
-            return np.frombuffer(mapped, dtype=kind, count=count, offset=start + offset)
+            return Stored(fd, start + offset, kind, count)
+
+        def get(name: str) -> NDArray[Any]:
+            return stored(name)[:]
 
         table = PassageTable(*(get(f"table.{f.name}") for f in fields(PassageTable)))
         body, title = (
-            Postings(*(get(f"{name}.{f.name}") for f in fields(Postings)))
+            Postings(
+                terms=get(f"{name}.terms"),
+                bounds=get(f"{name}.bounds"),
+                rows=stored(f"{name}.rows"),
+                tf=stored(f"{name}.tf"),
+                max_tf=get(f"{name}.max_tf"),
+                min_length=get(f"{name}.min_length"),
+            )
             for name in ("body", "title")
         )
     except (KeyError, TypeError, json.JSONDecodeError) as exc:
         raise ValueError(f"segment {path.name} has a damaged header ({exc})") from None
-    segment = Segment(table, body, title)
+    segment = Segment(table, body, title, fd)
     if segment.size != header.get("rows"):
         raise ValueError(f"segment {path.name} has a damaged header")
     segment.check()

@@ -180,14 +180,19 @@ def open_parts(conn: sqlite3.Connection, folder: Path) -> list[Part]:
     """The segments of the index as of the connection's snapshot, in row order; raises
     FileNotFoundError or ValueError when one cannot be read."""
     parts: list[Part] = []
-    for file, rows, deleted in conn.execute(
-        "SELECT file, rows, deleted FROM segments ORDER BY id"
-    ).fetchall():
-        segment = segments.read(folder / file)
-        gone = np.frombuffer(deleted, dtype=np.int64)
-        if segment.size != rows or (len(gone) and (gone[0] < 0 or gone[-1] >= rows)):
-            raise ValueError(f"segment {file} does not match the index")
-        parts.append(Part(segment, gone))
+    try:
+        for file, rows, deleted in conn.execute(
+            "SELECT file, rows, deleted FROM segments ORDER BY id"
+        ).fetchall():
+            segment = segments.read(folder / file)
+            parts.append(Part(segment, np.frombuffer(deleted, dtype=np.int64)))
+            gone = parts[-1].deleted
+            if segment.size != rows or (len(gone) and (gone[0] < 0 or gone[-1] >= rows)):
+                raise ValueError(f"segment {file} does not match the index")
+    except BaseException:
+        for part in parts:
+            part.segment.close()
+        raise
     return parts
 
 
@@ -242,9 +247,11 @@ class Store:
         raise AssertionError("unreachable")
 
     def close(self) -> None:
-        """End the snapshot and close the database connection."""
+        """End the snapshot and close the database connection and the segment files."""
         with self._lock:
             self._conn.close()
+        for part in self.parts:
+            part.segment.close()
 
     @contextmanager
     def _cursor(self) -> Iterator[sqlite3.Cursor]:

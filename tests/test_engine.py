@@ -24,7 +24,7 @@ from index.engine import (
     SparseEngine,
     open_engine,
 )
-from index.segments import Segment, SegmentBuilder
+from index.segments import BLOCK_ROWS, Segment, SegmentBuilder
 
 VOCAB = ["river", "flood", "valley", "rescue", "harvest", "drought", "wheat", "rice"]
 docs_strategy = st.lists(st.lists(st.sampled_from(VOCAB), max_size=12), min_size=1, max_size=25)
@@ -208,9 +208,9 @@ def assert_same_segment(a: Segment, b: Segment) -> None:
     for name in ("ids", "source_ids", "ordinals", "starts", "ends", "lengths", "days"):
         assert getattr(a.table, name).tolist() == getattr(b.table, name).tolist(), name
     for field in ("body", "title"):
-        for name in ("terms", "indptr", "rows", "tf", "max_tf", "min_length"):
+        for name in ("terms", "bounds", "rows", "tf", "max_tf", "min_length"):
             got, want = getattr(getattr(a, field), name), getattr(getattr(b, field), name)
-            assert got.tolist() == want.tolist(), (field, name)
+            assert np.asarray(got).tolist() == np.asarray(want).tolist(), (field, name)
 
 
 @settings(max_examples=80, deadline=None)
@@ -314,3 +314,36 @@ def test_bad_engine_key_names_the_key(tmp_path: Path, toml: str) -> None:
     cfg.write_text(f"[retrieval]\n{toml}\n", encoding="utf-8")
     with pytest.raises(configmod.ConfigError, match=r"retrieval\.engine"):
         configmod.load(cfg, environ={})
+
+
+def test_segments_of_more_than_one_block_of_rows(tmp_path: Path) -> None:
+    vocabulary = MemoryTerms()
+    n = BLOCK_ROWS + 1500
+    docs = [["river", "rice"] if i % 5 == 0 else ["river"] if i % 3 == 0 else [] for i in range(n)]
+    docs[BLOCK_ROWS - 1], docs[BLOCK_ROWS] = ["wheat"], ["wheat", "wheat"]
+    segment = segment_of(docs, vocabulary)
+    assert segment.body.blocks == 2
+    path = tmp_path / "big.seg"
+    segmentsmod.write(segment, path)
+    stored = segmentsmod.read(path)
+    for term in ("river", "rice", "wheat"):
+        at = stored.body.find(vocabulary.id(term))  # type: ignore[arg-type]
+        assert at is not None
+        rows, tf = stored.body.column(at)
+        assert rows.tolist() == [i for i, d in enumerate(docs) if term in d]
+        assert tf.tolist() == [d.count(term) for d in docs if term in d]
+    deleted = np.arange(0, n, 7, dtype=np.int64)
+    engine = SparseEngine([Part(stored, deleted)], vocabulary)
+    live = [i for i in range(n) if i % 7]
+    assert engine.df(["wheat"]) == 2
+    assert engine.df(["river"]) == sum(1 for i in live if "river" in docs[i])
+    rows, _ = engine.top(["wheat", "rice"], 3, None)
+    assert rows.tolist()[:2] == [BLOCK_ROWS, BLOCK_ROWS - 1]
+    merged = segmentsmod.merge([(stored, deleted)])
+    assert merged.size == len(live)
+    at = merged.body.find(vocabulary.id("wheat"))  # type: ignore[arg-type]
+    assert at is not None
+    assert merged.body.column(at)[0].tolist() == [
+        live.index(BLOCK_ROWS - 1),
+        live.index(BLOCK_ROWS),
+    ]

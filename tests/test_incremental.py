@@ -34,10 +34,11 @@ def live_passages(db_path: Path) -> set[tuple[str, int, int, int, tuple[str, ...
             body = segment.body
             names = store.vocabulary.names(body.terms.tolist())
             terms: list[list[str]] = [[] for _ in range(segment.size)]
-            for p, term in enumerate(body.terms.tolist()):
-                lo, hi = int(body.indptr[p]), int(body.indptr[p + 1])
-                for row, tf in zip(body.rows[lo:hi].tolist(), body.tf[lo:hi].tolist(), strict=True):
-                    terms[row].extend([names[term]] * tf)
+            term_ids, rows = body.entries()
+            for term, row, tf in zip(
+                term_ids.tolist(), rows.tolist(), np.asarray(body.tf).tolist(), strict=True
+            ):
+                terms[row].extend([names[term]] * tf)
             table = segment.table
             for row in sorted(set(range(segment.size)) - set(part.deleted.tolist())):
                 out.add(
