@@ -33,7 +33,7 @@ from .analyzer import Analyzer
 from .documents import Document, FileEntry, Skipped
 from .errors import CorpusError, ReindexBusyError
 from .places import Places
-from .segments import Segment, SegmentBuilder
+from .segments import Segment, SegmentBuilder, SegmentFile
 from .store import (
     APPLICATION,
     SCHEMA,
@@ -43,7 +43,6 @@ from .store import (
     connect,
     deleted_blob,
     fsync_dir,
-    open_parts,
     pack,
     remove_files,
     segment_folder,
@@ -147,7 +146,7 @@ class _Build:
         self._corpus = corpus
         self._written: list[Path] = []
         self._obsolete: list[Path] = []
-        self._opened: list[Segment] = []  # segments of the old index, closed at the end
+        self._opened: list[SegmentFile] = []  # segments of the old index, closed at the end
         # New sources and their texts, inserted a batch at a time.
         self._new_sources: list[tuple[Any, ...]] = []
         self._new_texts: list[tuple[int, bytes]] = []
@@ -166,8 +165,8 @@ class _Build:
             remove_files(self._written)
             raise
         finally:
-            for segment in self._opened:
-                segment.close()
+            for opened in self._opened:
+                opened.close()
         remove_files(self._obsolete)
         return report
 
@@ -332,16 +331,20 @@ class _Build:
             return None
         if meta.get("fingerprint") != self._settings.fingerprint_json():
             return None
+        listed: list[_Listed] = []
         try:
-            opened = open_parts(self._conn, self._folder)
+            for file, rows, deleted in self._conn.execute(
+                "SELECT file, rows, deleted FROM segments ORDER BY id"
+            ).fetchall():
+                opened = SegmentFile(self._folder / file)
+                self._opened.append(opened)
+                gone = np.frombuffer(deleted, dtype=np.int64)
+                if opened.size != rows or (len(gone) and (gone[0] < 0 or gone[-1] >= rows)):
+                    return None
+                listed.append(_Listed(str(file), opened, gone))
         except (OSError, ValueError, sqlite3.DatabaseError):
             return None
-        self._opened.extend(part.segment for part in opened)
-        files = self._conn.execute("SELECT file FROM segments ORDER BY id").fetchall()
-        return [
-            _Listed(str(f), part.segment, part.deleted)
-            for (f,), part in zip(files, opened, strict=True)
-        ]
+        return listed
 
     def _reset(self) -> None:
         """Start from an empty index in this file (the old one stays until the commit)."""
@@ -460,9 +463,9 @@ class _Build:
         ids = np.array(sorted(sources), dtype=np.int64)
         out: list[_Listed] = []
         for part in parts:
-            hit = np.flatnonzero(np.isin(part.segment.table.source_ids, ids))
+            hit = np.flatnonzero(np.isin(part.source_ids(), ids))
             deleted = np.union1d(part.deleted, hit) if len(hit) else part.deleted
-            out.append(_Listed(part.file, part.segment, deleted))
+            out.append(_Listed(part.file, part.source, deleted))
         return out
 
     def write_segment(self, segment: Segment) -> str:
@@ -476,28 +479,28 @@ class _Build:
 
     def _merge(self, listed: list[_Listed]) -> int:
         """Apply the merge plan and store the segment list; the number of live passages."""
-        live = [p.segment.size - len(p.deleted) for p in listed]
+        live = [p.source.size - len(p.deleted) for p in listed]
         gone = [len(p.deleted) for p in listed]
-        final: list[tuple[str, Segment, NDArray[np.int64]]] = []
+        final: list[tuple[str, int, NDArray[np.int64]]] = []
         for run in merge_plan(live, gone):
             members = [listed[i] for i in run]
             if len(run) == 1 and not _worn(live[run[0]], gone[run[0]]):
-                final.append((members[0].file, members[0].segment, members[0].deleted))
+                final.append((members[0].file, members[0].source.size, members[0].deleted))
                 continue
-            merged = segments.merge([(m.segment, m.deleted) for m in members])
+            merged = segments.merge([(m.segment(), m.deleted) for m in members])
             self._obsolete.extend(self._folder / m.file for m in members)
             if merged.size:
-                final.append((self.write_segment(merged), merged, np.zeros(0, np.int64)))
+                final.append((self.write_segment(merged), merged.size, np.zeros(0, np.int64)))
         fsync_dir(self._folder)
         self._conn.execute("DELETE FROM segments")
         self._conn.executemany(
             "INSERT INTO segments (id, file, rows, deleted) VALUES (?, ?, ?, ?)",
             [
-                (n, file, segment.size, deleted_blob(deleted))
-                for n, (file, segment, deleted) in enumerate(final, start=1)
+                (n, file, size, deleted_blob(deleted))
+                for n, (file, size, deleted) in enumerate(final, start=1)
             ],
         )
-        return sum(segment.size - len(deleted) for _, segment, deleted in final)
+        return sum(size - len(deleted) for _, size, deleted in final)
 
     def _write_meta(self, next_passage: int) -> None:
         (newest,) = self._conn.execute("SELECT MAX(date) FROM sources").fetchone()
@@ -517,11 +520,22 @@ class _Build:
 
 @dataclass(frozen=True, eq=False)
 class _Listed:
-    """A segment of the index being built: its file, and its deleted rows."""
+    """A segment of the index being built: its file, its content (new, in memory, or an
+    old one's file, read only if it is merged), and its deleted rows."""
 
     file: str
-    segment: Segment
+    source: Segment | SegmentFile
     deleted: NDArray[np.int64]
+
+    def source_ids(self) -> NDArray[np.integer[Any]]:
+        """The source of each row."""
+        if isinstance(self.source, Segment):
+            return self.source.table.source_ids
+        return self.source.column("source_ids")
+
+    def segment(self) -> Segment:
+        """The whole segment."""
+        return self.source if isinstance(self.source, Segment) else self.source.load()
 
 
 class _SegmentWriter:

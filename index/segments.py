@@ -19,7 +19,7 @@ import os
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -139,7 +139,7 @@ class Postings:
         block = np.repeat(np.tile(np.arange(blocks, dtype=np.int64), len(self.terms)), per_column)
         per_term = per_column.reshape(-1, blocks).sum(axis=1) if len(self.terms) else per_column
         terms = np.repeat(np.asarray(self.terms, dtype=np.int64), per_term)
-        return terms, block * BLOCK_ROWS + self.rows
+        return terms, block * BLOCK_ROWS + np.asarray(self.rows)
 
     def check(self, rows: int) -> None:
         """Raise ValueError unless the arrays are well shaped (checks that read few pages)."""
@@ -160,21 +160,13 @@ class Segment:
     table: PassageTable
     body: Postings
     title: Postings
-    # The open file a stored segment's postings are read from; None for one in memory.
-    fd: int | None = None
-    _closer: weakref.finalize[[int], None] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
-
-    def __post_init__(self) -> None:
-        if self.fd is not None:
-            # Closes the file once: at close(), or when the segment is collected.
-            object.__setattr__(self, "_closer", weakref.finalize(self, _close, self.fd))
+    # The file a stored segment's postings are read from; None for one in memory.
+    file: SegmentFile | None = None
 
     def close(self) -> None:
         """Close the segment's file (its postings cannot be read any more)."""
-        if self._closer is not None:
-            self._closer()
+        if self.file is not None:
+            self.file.close()
 
     @property
     def size(self) -> int:
@@ -449,7 +441,8 @@ def _pad(fh: BinaryIO, position: int) -> None:
 
 class Stored:
     """An array in a segment file, read a slice at a time (os.pread): a question reads the
-    few columns it needs, and no page of the file is mapped into the process."""
+    few columns it needs, and no page of the file is mapped into the process (mapped, the
+    kernel would map 64 KB around every page touched)."""
 
     def __init__(self, fd: int, offset: int, dtype: np.dtype[Any], count: int) -> None:
         self._fd = fd
@@ -474,58 +467,84 @@ class Stored:
         return whole if dtype is None else whole.astype(dtype)
 
 
-def read(path: Path) -> Segment:
-    """The segment in the file at path; raises ValueError when unusable. Its passage table
-    and term dictionaries are read now, its postings when asked for (the file stays open
-    until close())."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        segment = _read(path, fd)
-    except BaseException:
-        os.close(fd)
-        raise
-    return segment
+class SegmentFile:
+    """A segment file, open: its header is read, its arrays when asked for."""
 
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_RDONLY)
+        # Closes the file once: at close(), or when this object is collected.
+        self._closer = weakref.finalize(self, _close, self._fd)
+        try:
+            self._layout, self.size = self._header()
+        except BaseException:
+            self.close()
+            raise
 
-def _read(path: Path, fd: int) -> Segment:
-    size = os.fstat(fd).st_size
-    head = os.pread(fd, len(MAGIC) + 8, 0)
-    if len(head) < len(MAGIC) + 8:
-        raise ValueError(f"segment {path.name} is truncated")
-    if head[: len(MAGIC)] != MAGIC:
-        raise ValueError(f"{path.name} is not a segment file")
-    length = int.from_bytes(head[len(MAGIC) :], "little")
-    try:
-        header = json.loads(os.pread(fd, length, len(MAGIC) + 8))
-        start = _aligned(len(MAGIC) + 8 + length)
-        layout: dict[str, list[Any]] = header["arrays"]
+    def _header(self) -> tuple[dict[str, Stored], int]:
+        name = self.path.name
+        size = os.fstat(self._fd).st_size
+        head = os.pread(self._fd, len(MAGIC) + 8, 0)
+        if len(head) < len(MAGIC) + 8:
+            raise ValueError(f"segment {name} is truncated")
+        if head[: len(MAGIC)] != MAGIC:
+            raise ValueError(f"{name} is not a segment file")
+        length = int.from_bytes(head[len(MAGIC) :], "little")
+        try:
+            header = json.loads(os.pread(self._fd, length, len(MAGIC) + 8))
+            start = _aligned(len(MAGIC) + 8 + length)
+            arrays: dict[str, Stored] = {}
+            for key, (dtype, offset, count) in header["arrays"].items():
+                kind = np.dtype(dtype)
+                if start + offset + count * kind.itemsize > size:
+                    raise ValueError(f"segment {name} is truncated")
+                arrays[key] = Stored(self._fd, start + offset, kind, count)
+            rows = int(header["rows"])
+        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"segment {name} has a damaged header ({exc})") from None
+        return arrays, rows
 
-        def stored(name: str) -> Stored:
-            dtype, offset, count = layout[name]
-            kind = np.dtype(dtype)
-            if start + offset + count * kind.itemsize > size:
-                raise ValueError(f"segment {path.name} is truncated")
-            return Stored(fd, start + offset, kind, count)
+    def _stored(self, name: str) -> Stored:
+        found = self._layout.get(name)
+        if found is None:
+            raise ValueError(f"segment {self.path.name} lacks {name}")
+        return found
 
-        def get(name: str) -> NDArray[Any]:
-            return stored(name)[:]
+    def column(self, name: str) -> NDArray[Any]:
+        """One column of the passage table, read whole."""
+        return self._stored(f"table.{name}")[:]
 
-        table = PassageTable(*(get(f"table.{f.name}") for f in fields(PassageTable)))
-        body, title = (
-            Postings(
-                terms=get(f"{name}.terms"),
-                bounds=get(f"{name}.bounds"),
-                rows=stored(f"{name}.rows"),
-                tf=stored(f"{name}.tf"),
-                max_tf=get(f"{name}.max_tf"),
-                min_length=get(f"{name}.min_length"),
+    def load(self) -> Segment:
+        """The segment: its passage table and term dictionaries read, its postings read a
+        column at a time when asked for (while this file is open)."""
+
+        def postings(field: str) -> Postings:
+            return Postings(
+                terms=self._stored(f"{field}.terms")[:],
+                bounds=self._stored(f"{field}.bounds")[:],
+                rows=self._stored(f"{field}.rows"),
+                tf=self._stored(f"{field}.tf"),
+                max_tf=self._stored(f"{field}.max_tf")[:],
+                min_length=self._stored(f"{field}.min_length")[:],
             )
-            for name in ("body", "title")
-        )
-    except (KeyError, TypeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"segment {path.name} has a damaged header ({exc})") from None
-    segment = Segment(table, body, title, fd)
-    if segment.size != header.get("rows"):
-        raise ValueError(f"segment {path.name} has a damaged header")
-    segment.check()
-    return segment
+
+        table = PassageTable(*(self.column(f.name) for f in fields(PassageTable)))
+        segment = Segment(table, postings("body"), postings("title"), self)
+        if segment.size != self.size:
+            raise ValueError(f"segment {self.path.name} has a damaged header")
+        segment.check()
+        return segment
+
+    def close(self) -> None:
+        """Close the file."""
+        self._closer()
+
+
+def read(path: Path) -> Segment:
+    """The segment in the file at path (see SegmentFile.load); ValueError when unusable."""
+    file = SegmentFile(path)
+    try:
+        return file.load()
+    except BaseException:
+        file.close()
+        raise
