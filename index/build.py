@@ -43,6 +43,7 @@ from .store import (
     connect,
     deleted_blob,
     fsync_dir,
+    fsync_file,
     pack,
     remove_files,
     segment_folder,
@@ -100,9 +101,10 @@ def build(
     started = time.perf_counter()
     entries, skipped = documents.scan(corpus)
     db_path.parent.mkdir(parents=True, exist_ok=True)
+    existing = check_index_file(db_path)  # a foreign file raises: it is never overwritten
     segment_folder(db_path).mkdir(exist_ok=True)
     _remove_abandoned(db_path)
-    if check_index_file(db_path) is not None:  # a foreign file raises: it is never overwritten
+    if existing is not None:
         with closing(connect(db_path)) as conn:
             conn.execute("PRAGMA journal_mode = WAL")
             try:
@@ -120,9 +122,14 @@ def build(
             with closing(connect(tmp, create=True)) as conn:
                 # Texts are a few KB each: on 16 KB pages little of a page is left empty.
                 conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-                conn.execute("PRAGMA journal_mode = WAL")
+                # No one reads the file before it is complete, and a failed build deletes
+                # it: no journal (the data is written once, not twice), one flush at the end.
+                conn.execute("PRAGMA journal_mode = OFF")
+                conn.execute("PRAGMA synchronous = OFF")
                 conn.execute("BEGIN IMMEDIATE")
                 report = _Build(conn, db_path, settings, corpus).run(entries, skipped, progress)
+                conn.execute("PRAGMA journal_mode = WAL")
+            fsync_file(tmp)
             os.replace(tmp, db_path)
             fsync_dir(db_path.parent)
         finally:
@@ -804,9 +811,17 @@ def _without_text(doc: Document) -> Document:
 _worker_reader: _Reader | None = None
 
 
-def _start_worker(settings: IndexSettings) -> None:
+def _start_worker(settings: IndexSettings, owner: int) -> None:
     global _worker_reader
     _worker_reader = _Reader(settings)
+    # A worker whose build was killed is not told: it leaves as soon as it sees that.
+    threading.Thread(target=_leave_with, args=(owner,), daemon=True).start()
+
+
+def _leave_with(owner: int) -> None:
+    while _alive(owner):
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def _work(tasks: Sequence[_Task]) -> _Batch:
@@ -842,7 +857,7 @@ class _Readers:
                 workers,
                 mp_context=context,
                 initializer=_start_worker,
-                initargs=(self._settings,),
+                initargs=(self._settings, os.getpid()),
             )
             self._batches = self._pool.map(_work, batches)
         else:

@@ -341,6 +341,15 @@ class StoredTerms:
         return {int(i): str(t) for i, t in rows if i in wanted}
 
 
+def fsync_file(path: Path) -> None:
+    """Flush a file's data to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def fsync_dir(path: Path) -> None:
     """Flush a folder's entries (new and renamed files) to disk, where the system allows."""
     try:
