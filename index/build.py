@@ -12,27 +12,26 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import multiprocessing
 import os
 import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from contextlib import closing, suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from . import documents, segments, text
+from . import documents, segments
 from .analyzer import Analyzer
-from .documents import Document, FileEntry, Skipped
+from .documents import FileEntry, Skipped
 from .errors import CorpusError, ReindexBusyError
 from .places import Places
+from .reading import Analyzed, Readers, ReadTask, Unchanged
 from .segments import Segment, SegmentBuilder, SegmentFile
 from .store import (
     APPLICATION,
@@ -44,7 +43,6 @@ from .store import (
     deleted_blob,
     fsync_dir,
     fsync_file,
-    pack,
     remove_files,
     segment_folder,
 )
@@ -60,14 +58,7 @@ MAX_MERGE_ROWS = 1 << 18
 # The newest segment is merged into the one before it when at least this share of its size.
 MERGE_RATIO = 4
 MAX_SEGMENTS = 16
-# Files are read in worker processes (one per core) from this many bytes to read on;
-# below it starting the workers costs more than it saves.
-PARALLEL_FROM_BYTES = 32 << 20
 PAGE_SIZE = 1 << 14
-# Work is handed to a worker this many bytes at a time.
-BATCH_BYTES = 1 << 20
-# Word forms whose term id a reader remembers; cleared when this many are held.
-_WORD_CACHE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -141,6 +132,21 @@ def build(
 _NOWHERE = ("", -1, -1, -1)
 
 
+@dataclass
+class _Tally:
+    """What a build has made of the corpus's files so far."""
+
+    skipped: list[Skipped]
+    paths: set[str] = field(default_factory=set)  # the sources of the new index
+    kept: set[int] = field(default_factory=set)  # old sources that stay, perhaps moved
+    dropped: set[int] = field(default_factory=set)  # old sources deleted already
+    read: dict[str, str] = field(default_factory=dict)  # hash -> path, of files read
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    touched: int = 0
+
+
 class _Build:
     """One build, inside the write transaction of its connection."""
 
@@ -158,6 +164,7 @@ class _Build:
         self._new_sources: list[tuple[Any, ...]] = []
         self._new_texts: list[tuple[int, bytes]] = []
         self._next_source = 1
+        self._fresh = True
 
     def run(
         self, entries: list[FileEntry], skipped: list[Skipped], progress: ProgressCallback | None
@@ -196,93 +203,46 @@ class _Build:
             row[0]: row
             for row in conn.execute("SELECT path, id, size, mtime_ns FROM sources").fetchall()
         }
+        self._fresh = not old  # no old source to compare content with
         terms = _Vocabulary(conn)
         if meta.get("places") != "1":
             self._remember_places(terms)
         builder = _SegmentWriter(self, int(meta.get("next_passage", "1")))
         # Files whose size and time are what the index has stay as they are, unread; an
         # unchanged file is never displaced by a copy of it.
-        paths: set[str] = set()  # the sources of the new index
-        kept: set[int] = set()  # old sources that stay, perhaps moved
+        tally = _Tally(skipped)
         positions: list[int] = []  # the files to read, by position in entries
         for position, e in enumerate(entries):
             _, source_id, size, mtime_ns = old.get(e.path, _NOWHERE)
             if size == e.size and mtime_ns == e.mtime_ns:
-                paths.add(e.path)
-                kept.add(source_id)
+                tally.paths.add(e.path)
+                tally.kept.add(source_id)
             else:
                 positions.append(position)
-        dropped: set[int] = set()  # old sources already deleted
-        read: dict[str, str] = {}  # content hash -> path, of the files read by this build
-        added: list[str] = []
-        changed: list[str] = []
-        unchanged, touched = len(paths), 0
+        tally.unchanged = len(tally.paths)
         expected = self._hashes(
             [old[entries[i].path][1] for i in positions if entries[i].path in old]
         )
         tasks = [
-            _Task(entries[i], expected.get(old.get(entries[i].path, _NOWHERE)[1]))
+            ReadTask(entries[i], expected.get(old.get(entries[i].path, _NOWHERE)[1]))
             for i in positions
         ]
-        with _Readers(self._settings, tasks, terms.form) as reads:
+        with Readers(self._settings, tasks, terms.form) as reads:
             for position, task in zip(positions, tasks, strict=True):
                 if progress is not None:
                     progress(position, len(entries))
-                entry = task.entry
-                prior = old[entry.path][1] if entry.path in old else None
+                prior = old.get(task.entry.path, _NOWHERE)[1]
                 found = reads.next(terms)
-                if isinstance(found, Skipped):
-                    skipped.append(found)
-                    continue
-                if isinstance(found, _Same):
-                    assert prior is not None
-                    if prior in kept:  # taken by a copy earlier in path order
-                        skipped.append(Skipped(entry.path, f"duplicate of {self._path_of(prior)}"))
-                        continue
-                    kept.add(prior)
-                    paths.add(entry.path)
-                    conn.execute(
-                        "UPDATE sources SET size = ?, mtime_ns = ? WHERE id = ?",
-                        (entry.size, entry.mtime_ns, prior),
-                    )
-                    unchanged += 1
-                    touched += 1
-                    continue
-                twin = read.get(found.sha256) or (
-                    self._kept_with(found.sha256, kept) if old else None
-                )
-                if twin is not None:
-                    skipped.append(Skipped(entry.path, f"duplicate of {twin}"))
-                    continue
-                read[found.sha256] = entry.path
-                paths.add(entry.path)
-                if prior is not None and prior not in kept and prior not in dropped:
-                    # Replaced: its row goes now, so that the new one can take its path.
-                    self._drop(prior)
-                    dropped.add(prior)
-                reuse = self._same_content(found.sha256, kept) if old else None
-                if reuse is not None:  # moved or renamed: its passages stay as they are
-                    kept.add(reuse)
-                    conn.execute(
-                        "UPDATE sources SET path = ?, size = ?, mtime_ns = ? WHERE id = ?",
-                        (entry.path, entry.size, entry.mtime_ns, reuse),
-                    )
-                else:
-                    builder.add(found, self._insert(found))
-                if prior is None:
-                    added.append(entry.path)
-                else:
-                    changed.append(entry.path)
+                self._settle(task.entry, prior if prior >= 0 else None, found, tally, builder)
             if progress is not None:
                 progress(len(entries), len(entries))
-        if not paths:
+        if not tally.paths:
             raise CorpusError(_empty_corpus_message(self._corpus, skipped))
         self._flush_sources()
-        gone = [source_id for _, source_id, _, _ in old.values() if source_id not in kept]
+        gone = [source_id for _, source_id, _, _ in old.values() if source_id not in tally.kept]
         for source_id in gone:
-            if source_id not in dropped:
+            if source_id not in tally.dropped:
                 self._drop(source_id)
-        removed = sorted(set(old) - paths)
         listed = self._delete_rows(parts, gone)
         listed += builder.finish()
         passages = self._merge(listed)
@@ -294,18 +254,67 @@ class _Build:
         self._write_meta(builder.next_id)
         dated_by, undated, notes = _date_summary(conn)
         return {
-            "sources": len(paths),
+            "sources": len(tally.paths),
             "passages": passages,
-            "added": tuple(added),
-            "changed": tuple(changed),
-            "removed": tuple(removed),
-            "unchanged": unchanged,
+            "added": tuple(tally.added),
+            "changed": tuple(tally.changed),
+            "removed": tuple(sorted(set(old) - tally.paths)),
+            "unchanged": tally.unchanged,
             "skipped": tuple(skipped),
             "dated_by": dated_by,
             "undated": undated,
             "undated_notes": notes,
-            "touched": touched,
+            "touched": tally.touched,
         }
+
+    def _settle(
+        self,
+        entry: FileEntry,
+        prior: int | None,
+        found: Analyzed | Unchanged | Skipped,
+        tally: _Tally,
+        builder: _SegmentWriter,
+    ) -> None:
+        """Decide what a file that was read becomes in the new index; prior is the id of
+        the source the index had at its path."""
+        conn = self._conn
+        if isinstance(found, Skipped):
+            tally.skipped.append(found)
+            return
+        if isinstance(found, Unchanged):
+            assert prior is not None
+            if prior in tally.kept:  # taken by a copy earlier in path order
+                tally.skipped.append(Skipped(entry.path, f"duplicate of {self._path_of(prior)}"))
+                return
+            tally.kept.add(prior)
+            tally.paths.add(entry.path)
+            conn.execute(
+                "UPDATE sources SET size = ?, mtime_ns = ? WHERE id = ?",
+                (entry.size, entry.mtime_ns, prior),
+            )
+            tally.unchanged += 1
+            tally.touched += 1
+            return
+        twin = tally.read.get(found.sha256) or self._kept_with(found.sha256, tally.kept)
+        if twin is not None:
+            tally.skipped.append(Skipped(entry.path, f"duplicate of {twin}"))
+            return
+        tally.read[found.sha256] = entry.path
+        tally.paths.add(entry.path)
+        if prior is not None and prior not in tally.kept and prior not in tally.dropped:
+            # Replaced: its row goes now, so that the new one can take its path.
+            self._drop(prior)
+            tally.dropped.add(prior)
+        reuse = self._same_content(found.sha256, tally.kept)
+        if reuse is not None:  # moved or renamed: its passages stay as they are
+            tally.kept.add(reuse)
+            conn.execute(
+                "UPDATE sources SET path = ?, size = ?, mtime_ns = ? WHERE id = ?",
+                (entry.path, entry.size, entry.mtime_ns, reuse),
+            )
+        else:
+            builder.add(found, self._insert(found))
+        (tally.added if prior is None else tally.changed).append(entry.path)
 
     def _remember_places(self, terms: _Vocabulary) -> None:
         """Store the word forms of country names and adjectives: every Index analyzes them
@@ -401,6 +410,8 @@ class _Build:
 
     def _same_content(self, sha256: str, kept: set[int]) -> int | None:
         """An old source with this content that no file has taken yet."""
+        if self._fresh:
+            return None
         for (source_id,) in self._conn.execute(
             "SELECT id FROM sources WHERE sha256 = ?", (sha256,)
         ):
@@ -410,6 +421,8 @@ class _Build:
 
     def _kept_with(self, sha256: str, kept: set[int]) -> str | None:
         """The path of a source that stays and has this content."""
+        if self._fresh:
+            return None
         for source_id, path in self._conn.execute(
             "SELECT id, path FROM sources WHERE sha256 = ?", (sha256,)
         ):
@@ -419,7 +432,7 @@ class _Build:
 
     # --- writing -------------------------------------------------------------------------
 
-    def _insert(self, doc: _Analyzed) -> int:
+    def _insert(self, doc: Analyzed) -> int:
         """Store a new source's metadata and text (soon); its id."""
         d = doc.document
         source_id = self._next_source
@@ -554,7 +567,7 @@ class _SegmentWriter:
         self._done: list[_Listed] = []
         self.next_id = next_id
 
-    def add(self, doc: _Analyzed, source_id: int) -> None:
+    def add(self, doc: Analyzed, source_id: int) -> None:
         """Append a new source's passages."""
         if self._builder.size + len(doc.spans) > ROWS_PER_SEGMENT:
             self._flush()
@@ -657,250 +670,6 @@ class _Vocabulary:
         """The stored index term of a word form, if any."""
         row = self._conn.execute("SELECT term FROM forms WHERE word = ?", (word,)).fetchone()
         return None if row is None else str(row[0])
-
-
-# --- reading and analyzing files, here or in worker processes --------------------------------
-
-
-@dataclass(frozen=True)
-class _Task:
-    """A file to read, and the hash its content had in the index, if it was there."""
-
-    entry: FileEntry
-    expected: str | None
-
-
-@dataclass(frozen=True)
-class _Same:
-    """A file read again whose content is what the index holds."""
-
-    sha256: str
-
-
-@dataclass(frozen=True, eq=False)
-class _Analyzed:
-    """A document ready to store: its metadata, its packed text, its passages' terms."""
-
-    document: Document
-    content: bytes
-    # (start, end) of each passage; per passage `counts` entries of (terms, tf).
-    spans: NDArray[np.int64]
-    counts: NDArray[np.int64]
-    terms: NDArray[np.int64]
-    tf: NDArray[np.int64]
-    title: NDArray[np.int64]
-
-    @property
-    def sha256(self) -> str:
-        """The content's hash."""
-        return self.document.sha256
-
-
-Result = _Analyzed | _Same | Skipped
-
-
-@dataclass(frozen=True)
-class _Batch:
-    """Results of some tasks, with terms as ids of the reader that made them."""
-
-    reader: int
-    new_terms: tuple[str, ...]
-    results: tuple[Result, ...]
-    # Word forms the reader met for the first time, with their index terms.
-    forms: tuple[tuple[str, str], ...] = ()
-
-
-class _Reader:
-    """Reads, parses and analyzes files; term ids are its own, numbered as first met."""
-
-    def __init__(
-        self, settings: IndexSettings, known: Callable[[str], str | None] | None = None
-    ) -> None:
-        self._settings = settings
-        self._analyzer = Analyzer(settings.analyzer, known)
-        self._ids: dict[str, int] = {}
-        # Each word form's term id, -1 for a stop word: one look-up per token.
-        self._word_ids: dict[str, int] = {}
-        self._reported = 0
-        # Word forms met since the last batch, with their terms, for the forms table.
-        self._forms: list[tuple[str, str]] = []
-        self.key = os.getpid() * 1000 + threading.get_ident() % 1000
-
-    def batch(self, tasks: Sequence[_Task]) -> _Batch:
-        """Read a few files."""
-        results = tuple(self._one(task) for task in tasks)
-        terms = tuple(self._ids)[self._reported :]
-        self._reported += len(terms)
-        forms, self._forms = tuple(self._forms), []
-        return _Batch(self.key, terms, results, forms)
-
-    def _one(self, task: _Task) -> Result:
-        loaded = documents.load(task.entry, self._settings.max_file_bytes)
-        if isinstance(loaded, Skipped):
-            return loaded
-        sha = loaded.sha256
-        if sha == task.expected:
-            return _Same(sha)
-        doc = documents.parse(task.entry.path, loaded.data, loaded.mtime_ns)
-        if isinstance(doc, Skipped):
-            return doc
-        spans = text.passages(
-            doc.text, doc.body_start, self._settings.passage_chars, self._settings.min_passage_chars
-        )
-        per_passage = [self._term_ids(doc.text[start:end]) for start, end in spans]
-        lengths = np.fromiter(map(len, per_passage), dtype=np.int64, count=len(spans))
-        flat = np.concatenate(per_passage) if per_passage else np.zeros(0, dtype=np.int64)
-        # One entry per (passage, term).
-        keys, tf = np.unique(
-            (np.repeat(np.arange(len(spans), dtype=np.int64), lengths) << 32) | flat,
-            return_counts=True,
-        )
-        counts = np.bincount(keys >> 32, minlength=len(spans)).astype(np.int64)
-        return _Analyzed(
-            document=_without_text(doc),
-            content=pack(doc.text),
-            spans=np.array(spans, dtype=np.int64).reshape(-1, 2),
-            counts=counts,
-            terms=keys & 0xFFFFFFFF,
-            tf=tf.astype(np.int64),
-            title=np.unique(self._term_ids(doc.title)),
-        )
-
-    def _term_ids(self, text: str) -> NDArray[np.int64]:
-        """The term ids of a text's index terms, in order, with repeats."""
-        words = self._analyzer.tokens(text)
-        found = list(map(self._word_ids.get, words))
-        if None in found:
-            found = [
-                self._word_id(w) if i is None else i for w, i in zip(words, found, strict=True)
-            ]
-        ids = np.array(found, dtype=np.int64)
-        return ids[ids >= 0]
-
-    def _word_id(self, word: str) -> int:
-        term = self._analyzer.term(word)
-        found = self._ids.setdefault(term, len(self._ids)) if term else -1
-        if term:
-            self._forms.append((word, term))
-        if len(self._word_ids) >= _WORD_CACHE:
-            self._word_ids.clear()
-        self._word_ids[word] = found
-        return found
-
-
-def _without_text(doc: Document) -> Document:
-    """The document's metadata alone (the text travels packed)."""
-    return Document(
-        path=doc.path,
-        text="",
-        body_start=doc.body_start,
-        title=doc.title,
-        date=doc.date,
-        url=doc.url,
-        sha256=doc.sha256,
-        size=doc.size,
-        mtime_ns=doc.mtime_ns,
-        updated=doc.updated,
-        date_origin=doc.date_origin,
-        pages=doc.pages,
-        date_note=doc.date_note,
-    )
-
-
-# The reader of a worker process, made by its initializer.
-_worker_reader: _Reader | None = None
-
-
-def _start_worker(settings: IndexSettings, owner: int) -> None:
-    global _worker_reader
-    _worker_reader = _Reader(settings)
-    # A worker whose build was killed is not told: it leaves as soon as it sees that.
-    threading.Thread(target=_leave_with, args=(owner,), daemon=True).start()
-
-
-def _leave_with(owner: int) -> None:
-    while _alive(owner):
-        time.sleep(1.0)
-    os._exit(1)
-
-
-def _work(tasks: Sequence[_Task]) -> _Batch:
-    if _worker_reader is None:
-        raise RuntimeError("worker not started; this is a bug")
-    return _worker_reader.batch(tasks)
-
-
-class _Readers:
-    """The results of the build's reads in task order, from workers for a large build."""
-
-    def __init__(
-        self, settings: IndexSettings, tasks: list[_Task], known: Callable[[str], str | None]
-    ) -> None:
-        self._settings = settings
-        self._tasks = tasks
-        self._known = known
-        self._maps: dict[int, NDArray[np.int64]] = {}
-        self._pending: Iterator[Result] = iter(())
-        self._batches: Iterator[_Batch] = iter(())
-        self._pool: ProcessPoolExecutor | None = None
-        self._current: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
-
-    def __enter__(self) -> _Readers:
-        batches = _batches(self._tasks)
-        workers = min(os.cpu_count() or 1, 4)
-        if workers > 1 and sum(t.entry.size for t in self._tasks) >= PARALLEL_FROM_BYTES:
-            # A fork server started clean (no threads, no open index) forks the workers;
-            # it imports the analyzer once for all of them, and for later builds.
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload([__name__])
-            self._pool = ProcessPoolExecutor(
-                workers,
-                mp_context=context,
-                initializer=_start_worker,
-                initargs=(self._settings, os.getpid()),
-            )
-            self._batches = self._pool.map(_work, batches)
-        else:
-            # In this process the reader asks the index's forms table before the lemmatizer.
-            reader = _Reader(self._settings, self._known)
-            self._batches = map(reader.batch, batches)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def next(self, terms: _Vocabulary) -> Result:
-        """The next task's result, its term ids made global."""
-        while True:
-            result = next(self._pending, None)
-            if result is not None:
-                if not isinstance(result, _Analyzed):
-                    return result
-                return replace(
-                    result, terms=self._current[result.terms], title=self._current[result.title]
-                )
-            batch = next(self._batches)
-            terms.remember(batch.forms)
-            known = self._maps.get(batch.reader, np.zeros(0, dtype=np.int64))
-            if batch.new_terms:
-                known = np.concatenate((known, terms.ids(batch.new_terms)))
-                self._maps[batch.reader] = known
-            self._current = known
-            self._pending = iter(batch.results)
-
-
-def _batches(tasks: list[_Task]) -> Iterator[list[_Task]]:
-    batch: list[_Task] = []
-    size = 0
-    for task in tasks:
-        batch.append(task)
-        size += task.entry.size
-        if size >= BATCH_BYTES or len(batch) >= 256:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
 
 
 # --- reports and housekeeping -----------------------------------------------------------------

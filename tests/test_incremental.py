@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from index import Index, IndexIncompatibleError, IndexSettings, build_index
-from index import build as buildmod
+from index import reading as readingmod
 from index.store import Store, segment_folder
 from tests.conftest import WriteCorpus
 
@@ -186,8 +186,8 @@ def test_parallel_build_equals_one_process(
     }
     corpus = write_corpus(files)
     build_index(corpus, tmp_path / "one.sqlite", IndexSettings())
-    monkeypatch.setattr(buildmod, "PARALLEL_FROM_BYTES", 0)
-    monkeypatch.setattr(buildmod, "BATCH_BYTES", 2000)
+    monkeypatch.setattr(readingmod, "PARALLEL_FROM_BYTES", 0)
+    monkeypatch.setattr(readingmod, "BATCH_BYTES", 2000)
     build_index(corpus, tmp_path / "many.sqlite", IndexSettings())
     assert live_passages(tmp_path / "many.sqlite") == live_passages(tmp_path / "one.sqlite")
 
