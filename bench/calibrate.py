@@ -11,9 +11,14 @@ threshold, and prints the coefficients with the figures on both splits:
 The threshold is the highest that keeps ``--answered`` of the answerable SQuAD tuning
 questions and ``--chat-answered`` of the chat-style ones answered.
 
+``--mode hybrid`` fits the model of hybrid retrieval (answerability.HYBRID_MODEL), whose
+evidence has a fourth number: the best deciding passage's cosine similarity to the
+question; ``--mode bm25`` (the default) the BM25-only model (answerability.MODEL).
+
 Usage, from the repository root:
 
     .venv/bin/python bench/calibrate.py
+    .venv/bin/python bench/calibrate.py --mode hybrid
 """
 
 from __future__ import annotations
@@ -31,11 +36,11 @@ from numpy.typing import NDArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import quality  # noqa: E402
+import quality
 
-from bot import evaluate  # noqa: E402
-from index import Index, IndexSettings, SearchSettings, build_index  # noqa: E402
-from index.answerability import Evidence, Model  # noqa: E402
+from bot import evaluate
+from index import Index, IndexSettings, SearchSettings
+from index.answerability import Evidence, Model
 
 ROOT = Path(__file__).resolve().parent.parent
 TUNING_GOLD = ROOT / "tests" / "gold" / "tuning.jsonl"
@@ -51,9 +56,11 @@ class Sample:
     group: str
 
 
-def features(evidence: Evidence) -> list[float]:
-    """The model's inputs, in Model's order (intercept last)."""
-    return [evidence.coverage, evidence.absent, 1.0]
+def features(evidence: Evidence, hybrid: bool) -> list[float]:
+    """The model's inputs, in Model's order (coverage, absent, intercept, similarity)."""
+    out = [evidence.coverage, evidence.absent, 1.0]
+    # Evidence gathered before any retrieval (no words to look for) has no similarity.
+    return [*out, evidence.similarity or 0.0] if hybrid else out
 
 
 def fit(samples: Sequence[Sample], l2: float = 1e-3, steps: int = 20000) -> Model:
@@ -62,7 +69,8 @@ def fit(samples: Sequence[Sample], l2: float = 1e-3, steps: int = 20000) -> Mode
     Each group (SQuAD, the chat-style gold set) weighs the same in the fit, however many
     questions it has: people in a chat ask unlike SQuAD's annotators.
     """
-    x = np.array([features(s.evidence) for s in samples])
+    hybrid = any(s.evidence.similarity is not None for s in samples)
+    x = np.array([features(s.evidence, hybrid) for s in samples])
     y = np.array([float(s.answerable) for s in samples])
     groups = [s.group for s in samples]
     counts = {g: groups.count(g) for g in set(groups)}
@@ -90,6 +98,16 @@ def shares(samples: Sequence[Sample], model: Model, threshold: float) -> dict[st
     }
 
 
+def applied_shares(samples: Sequence[Sample], threshold: float) -> dict[str, float]:
+    """Answered and refused shares as the index decides (answerability.Evidence)."""
+    p = np.array([s.evidence.confidence() for s in samples])
+    yes = np.array([s.answerable for s in samples])
+    return {
+        "answered": round(float(np.mean(p[yes] >= threshold)), 4),
+        "refused": round(float(np.mean(p[~yes] < threshold)), 4),
+    }
+
+
 def _keeping(samples: Sequence[Sample], model: Model, share: float) -> float:
     """The highest threshold that still answers share of the answerable samples."""
     answerable = np.sort(confidences([s for s in samples if s.answerable], model))
@@ -108,6 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Fit, choose the threshold, print the figures and one JSON line."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--data", type=Path, default=quality.DATA)
+    p.add_argument("--mode", choices=("bm25", "hybrid"), default="bm25")
     p.add_argument("--answered", type=float, default=0.95, help="answered share of SQuAD to keep")
     p.add_argument(
         "--chat-answered", type=float, default=0.80, help="answered share of the chat set"
@@ -117,14 +136,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     settings = IndexSettings()
+    search = SearchSettings(retrieval=args.mode)
     files, questions = quality.load_split(args.data, None)
     built = quality.build("answerability", files, args.cache, settings, False)
-    squad = Index.open(built.db, settings, SearchSettings())
+    squad = Index.open(built.db, settings, search)
+    if squad.retrieval != args.mode:
+        p.error(f"the index answers in {squad.retrieval} mode: {squad.retrieval_note}")
     tune = ask_all(squad, [(q.text, q.indexed) for q in questions if q.part == "tune"], "squad")
     report = ask_all(squad, [(q.text, q.indexed) for q in questions if q.part == "report"], "squad")
-    db = args.cache / "tuning-gold" / "index.sqlite"
-    build_index(TUNING_CORPUS, db, settings)
-    gold_index = Index.open(db, settings, SearchSettings())
+    gold_built = quality.build("tuning-gold", TUNING_CORPUS, args.cache, settings, False)
+    gold_index = Index.open(gold_built.db, settings, search)
     gold = ask_all(
         gold_index, [(g.q, not g.expect_none) for g in evaluate.load(TUNING_GOLD)], "tuning"
     )
@@ -155,6 +176,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"min_answerability = {threshold}")
     for name in ("tune_squad", "tuning_gold", "report_squad"):
         print(f"{name}: {figures[name]}")
+    if args.mode == "hybrid":
+        # As the index decides, with the models in answerability.py (HYBRID_MODEL's
+        # intercept moved to the common threshold) against min_answerability.
+        applied = SearchSettings().min_answerability
+        for name, group in (("tune_squad", tune), ("tuning_gold", gold), ("report_squad", report)):
+            shown = applied_shares(group, applied)
+            figures[f"applied_{name}"] = shown
+            print(f"applied {name}: {shown}")
     print(json.dumps(figures))
     return 0
 

@@ -2,10 +2,11 @@
 
 Starts the stand-in server from the tests on 127.0.0.1, runs the bot on a corpus with real
 polling, pushes N questions from M chats at once and measures, per question, the time from
-the update being available to the bot's reply reaching the server. Telegram's flood limit
-(about 30 messages a second, applied by python-telegram-bot's AIORateLimiter) bounds the
-throughput, so latencies grow with the burst; the JSON line also gives the answering time
-alone (service p50/p99, `AnswerService.answer` off the event loop).
+the update being available to the bot's reply reaching the server. Telegram's flood limits
+(about 30 messages a second in all, one a second a chat, applied by the bot's per-chat
+outbox, bot/delivery.py) bound the throughput, so latencies grow with the burst; the JSON
+line also gives the answering time alone (service p50/p99, `AnswerService.answer` off the
+event loop).
 
     .venv/bin/python bench/concurrency.py [--questions 200] [--chats 50] [--corpus seeds]
 """
@@ -80,7 +81,7 @@ async def _burst(
         )
         app = build_application(config)
         async with started(app):
-            service: AnswerService = app.bot_data["service"]
+            service: AnswerService = app.bot_data.service
             solo = []
             for q in QUESTIONS * 20:
                 t0 = time.perf_counter()

@@ -20,6 +20,15 @@ judged question, then prints a table per dataset and, last, one JSON line.
   0-23, for fitting thresholds) and ``report`` (articles 24-47); ``--sample N`` asks a
   fixed random sample of N answerable and N unanswerable questions instead.
 
+- The tuning gold set (``tuning``): tests/gold/tuning.jsonl over tests/gold/tuning/corpus,
+  chat-style questions over real statements, measured as ``python -m bot eval`` does
+  (hit@1, hit@3, MRR, not-found precision and recall).
+
+Every dataset is measured in each retrieval mode of ``--modes`` (default: bm25, dense,
+hybrid) on one index built with passage vectors: the final JSON holds the default mode's
+figures at the top level, as before, and every mode's under ``"modes"``. Vectors are built
+with the bundled embedding model unless ``--embedding-model`` names another ("" for none).
+
 Retrieval metrics use ``min_answerability=0`` and ``min_hit_ratio=0`` so no candidate is
 filtered out; a document ranks at its best passage (passages deduplicated by source, first
 occurrence kept, more pages fetched until ``--depth`` distinct documents are ranked). A
@@ -35,6 +44,7 @@ Usage, from the repository root:
     .venv/bin/python bench/quality.py --datasets scifact --split train --k1 1.2 --b 0.8
     .venv/bin/python bench/quality.py --passage-chars 5000 --excerpt-chars 300 --jobs 2
     .venv/bin/python bench/quality.py --datasets answerability --sample 200
+    .venv/bin/python bench/quality.py --datasets tuning --modes hybrid --dense-weight 0.8
 
 Built indexes are cached per dataset and index settings under ``--cache`` (default: a
 folder in the system temp dir); ``--rebuild`` ignores the cache. Questions are spread over
@@ -60,19 +70,28 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot import evaluate as gold
 from bot.answer import compose
 from index import (
+    BUNDLED_EMBEDDING_MODEL,
     ELLIPSIS,
     AnalyzerSettings,
     Index,
     IndexSettings,
+    Mode,
     SearchSettings,
     build_index,
     fold,
+    load_embedder,
 )
 
 DATA = Path("/work/shared/bench")
-DATASETS = ("scifact", "squad", "answerability")
+ROOT = Path(__file__).resolve().parent.parent
+TUNING_GOLD = ROOT / "tests" / "gold" / "tuning.jsonl"
+TUNING_CORPUS = ROOT / "tests" / "gold" / "tuning" / "corpus"
+DATASETS = ("scifact", "squad", "answerability", "tuning")
+MODES = tuple(str(m) for m in Mode)
+DEFAULT_MODE = str(SearchSettings().retrieval)
 FOLDERS = {"scifact": "scifact", "squad": "squad-v1.1", "answerability": "squad-v1.1"}
 DEFAULT_DEPTH = {"scifact": 100, "squad": 10}
 SUFFIX = ".txt"
@@ -222,21 +241,34 @@ def dataset_files(dataset: Dataset, with_title: bool) -> dict[str, str]:
 
 
 def build(
-    name: str, files: dict[str, str], cache: Path, settings: IndexSettings, rebuild: bool
+    name: str,
+    files: dict[str, str] | Path,
+    cache: Path,
+    settings: IndexSettings,
+    rebuild: bool,
+    embedding_model: str = BUNDLED_EMBEDDING_MODEL,
 ) -> Built:
-    """The index of these files for these settings, built unless cached."""
+    """The index of these files (or of this corpus folder) for these settings, with the
+    passage vectors of embedding_model, built unless cached."""
     base = cache / name
-    corpus = base / "corpus"
-    write_corpus(files, corpus)
+    if isinstance(files, Path):
+        corpus = files
+    else:
+        corpus = base / "corpus"
+        write_corpus(files, corpus)
+    embedder, _ = load_embedder(embedding_model)
     key = json.dumps(
-        settings.fingerprint() | {"max_bytes": settings.max_file_bytes}, sort_keys=True
+        settings.fingerprint()
+        | {"max_bytes": settings.max_file_bytes}
+        | {"vectors": embedder.model_id if embedder is not None else ""},
+        sort_keys=True,
     )
     db = base / f"index-{hashlib.sha256(key.encode()).hexdigest()[:12]}.sqlite"
     info = db.with_suffix(".json")
     # The file name holds the settings' fingerprint: a cached file matches them.
     if not rebuild and db.exists() and info.exists():
         return Built(db, settings, **json.loads(info.read_text()), cached=True)
-    report = build_index(corpus, db, settings)
+    report = build_index(corpus, db, settings, embedder=embedder, embedding_model="")
     stats: dict[str, Any] = {
         "sources": report.sources,
         "passages": report.passages,
@@ -440,14 +472,54 @@ def answer_metrics(dataset: Dataset, answered: list[Answered]) -> dict[str, Any]
 
 
 def evaluate(name: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Build, ask and measure one dataset."""
-    if name == "answerability":
-        return evaluate_split(args)
+    """Build once, then ask and measure one dataset in every mode; the default mode's
+    figures at the top level, every mode's under "modes"."""
+    modes: dict[str, dict[str, Any]] = {}
+    for mode in args.modes:
+        _say(f"{name}: mode {mode}")
+        measure = {"answerability": evaluate_split, "tuning": evaluate_gold}.get(
+            name, evaluate_beir
+        )
+        modes[mode] = measure(name, replace_mode(args, mode))
+    default = DEFAULT_MODE if DEFAULT_MODE in modes else args.modes[0]
+    return modes[default] | {"mode": default, "modes": modes}
+
+
+def replace_mode(args: argparse.Namespace, mode: str) -> argparse.Namespace:
+    """The options with one retrieval mode."""
+    return argparse.Namespace(**(vars(args) | {"retrieval": mode}))
+
+
+def evaluate_gold(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The tuning gold set, measured as `python -m bot eval` measures it."""
+    settings = IndexSettings()
+    built = build(
+        "tuning-gold", TUNING_CORPUS, args.cache, settings, args.rebuild, args.embedding_model
+    )
+    questions = gold.load(TUNING_GOLD)
+    index = Index.open(built.db, settings, SearchSettings(**_overrides(args)))
+    try:
+        started = time.perf_counter()
+        report = gold.evaluate(index, questions, limit=3)
+        seconds = time.perf_counter() - started
+        retrieval = index.retrieval
+    finally:
+        index.close()
+    return dict(report.metrics()) | {
+        "questions": len(questions),
+        "passages": built.passages,
+        "answer_qps": len(questions) / seconds,
+        "retrieval": str(retrieval),
+    }
+
+
+def evaluate_beir(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Build, ask and measure one BEIR-layout dataset in one mode."""
     split = args.split if name == "scifact" else "test"
     _say(f"{name}: loading")
     dataset = load(name, args.data, split, args.limit_queries)
     settings = IndexSettings(
-        analyzer=AnalyzerSettings(),
+        analyzer=AnalyzerSettings(lemmatize=not args.no_lemmatize),
         passage_chars=args.passage_chars,
         min_passage_chars=args.min_passage_chars,
     )
@@ -459,14 +531,17 @@ def evaluate(name: str, args: argparse.Namespace) -> dict[str, Any]:
         args.cache,
         settings,
         args.rebuild,
+        args.embedding_model,
     )
     product = SearchSettings(**_overrides(args))
     retrieval = replace(product, min_answerability=0.0, min_hit_ratio=0.0)
     depth = args.depth or DEFAULT_DEPTH[name]
 
     started = time.perf_counter()
-    Index.open(built.db, settings, retrieval).close()
+    opened = Index.open(built.db, settings, retrieval)
     open_seconds = time.perf_counter() - started
+    used = str(opened.retrieval)
+    opened.close()
 
     _say(f"{name}: ranking {len(dataset.queries)} questions")
     task = Task(built.db, settings, retrieval, depth)
@@ -490,6 +565,7 @@ def evaluate(name: str, args: argparse.Namespace) -> dict[str, Any]:
         "open_seconds": round(open_seconds, 2),
         "rank_qps": len(ranked) / rank_seconds,
         "jobs": args.jobs,
+        "retrieval": used,
     }
     return out
 
@@ -529,18 +605,19 @@ def split_metrics(
     }
 
 
-def evaluate_split(args: argparse.Namespace) -> dict[str, Any]:
+def evaluate_split(name: str, args: argparse.Namespace) -> dict[str, Any]:
     """The SQuAD split-half answerability measure, on every question and by half."""
     _say("answerability: loading")
     files, questions = load_split(args.data, args.sample)
     settings = IndexSettings(
-        analyzer=AnalyzerSettings(),
+        analyzer=AnalyzerSettings(lemmatize=not args.no_lemmatize),
         passage_chars=args.passage_chars,
         min_passage_chars=args.min_passage_chars,
     )
     _say(f"answerability: indexing {len(files)} articles")
-    built = build("answerability", files, args.cache, settings, args.rebuild)
+    built = build("answerability", files, args.cache, settings, args.rebuild, args.embedding_model)
     task = Task(built.db, settings, SearchSettings(**_overrides(args)), 3)
+    used = str(_index(task).retrieval)
     _say(f"answerability: asking {len(questions)} questions")
     started = time.perf_counter()
     items = [(task, q) for q in questions]
@@ -560,6 +637,7 @@ def evaluate_split(args: argparse.Namespace) -> dict[str, Any]:
         "docs": built.sources,
         "passages": built.passages,
         "answer_qps": len(results) / seconds,
+        "retrieval": used,
     }
     _show_split_misses(questions, answers, args.show_misses)
     return out
@@ -588,8 +666,11 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "min_hit_ratio",
         "context_weight",
         "coverage_weight",
+        "dense_weight",
+        "embedding_model",
+        "retrieval",
     )
-    return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 
 
 def _show_misses(dataset: Dataset, answered: list[Answered], count: int) -> None:
@@ -648,9 +729,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--coverage-weight", type=float, default=None, help=f"({defaults.coverage_weight})"
     )
+    p.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    p.add_argument("--embedding-model", default=defaults.embedding_model, help='("" for BM25 only)')
+    p.add_argument("--dense-weight", type=float, default=None, help=f"({defaults.dense_weight})")
     p.add_argument("--passage-chars", type=int, default=IndexSettings().passage_chars)
     p.add_argument("--min-passage-chars", type=int, default=IndexSettings().min_passage_chars)
     p.add_argument("--no-title", action="store_true", help="index text without the title")
+    p.add_argument("--no-lemmatize", action="store_true", help="stem words without lemmas")
     p.add_argument(
         "--cache", type=Path, default=Path(tempfile.gettempdir()) / "dated-sources-bot-quality"
     )
@@ -674,8 +759,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, Any] = {}
     for name in args.datasets:
         results[name] = evaluate(name, args)
-        print(table(name, results[name]))
-        print()
+        for mode, figures in results[name]["modes"].items():
+            print(table(f"{name} ({mode})", figures))
+            print()
     settings = {
         "search": asdict(SearchSettings(**_overrides(args))),
         "passage_chars": args.passage_chars,

@@ -24,6 +24,20 @@ figures do not mix:
   ranked OR query); bm25s (``get_scores`` + top 10 with method "robertson", and its
   ``retrieve``); naive rank-bm25 (``BM25Okapi.get_scores`` + top 10, 20 questions).
 
+The build, reindex and serve steps run BM25 only (``embedding_model=""``). With ``--dense``
+(the default when the semantic extra is installed), three more steps measure the embedding
+stage with the bundled model:
+
+- embed: ``Embedder.passages`` on ``--embed-sample`` real passages (SciFact abstracts with
+  their titles, from the shared bench data): passages per second, wall and per CPU second;
+- vectors: writes one random unit vector per live passage of the built index into its
+  vector store, under the bundled model's id: a stand-in for embedding the synthetic corpus
+  (whose pseudo-words mean nothing to a model), which the embed rate says how long would
+  take;
+- serve-hybrid: ``Index.open`` in hybrid mode, then per question the question embedding +
+  brute-force vector search alone (``DenseRetriever.candidates``, top 100) and the whole
+  ``bot.answer.ask``, and the serving process's peak RSS.
+
 Usage, from the repository root:
 
     .venv/bin/python bench/speed.py --passages 1000 10000 100000
@@ -51,6 +65,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +76,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bot.answer import ask  # noqa: E402
-from index import Index, IndexSettings, SearchSettings, build_index  # noqa: E402
+from index import Index, IndexSettings, SearchSettings, build_index, load_embedder  # noqa: E402
 from index.analyzer import Analyzer  # noqa: E402
 from index.store import Store, segment_folder  # noqa: E402
 
@@ -93,6 +108,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-rank-bm25", action="store_true", help="skip the (slow) rank-bm25 reference"
     )
+    parser.add_argument(
+        "--dense",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="measure the embedding stage too (default: when the semantic extra is installed)",
+    )
+    parser.add_argument("--embed-sample", type=int, default=512, help="passages to embed")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -102,7 +124,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
     workdir = args.workdir or Path(tempfile.gettempdir()) / "dated-sources-bot-speed"
+    if args.dense is None:
+        args.dense = load_embedder(SearchSettings().embedding_model)[0] is not None
     sizes: dict[str, dict[str, Any]] = {}
+    embedded = (
+        _run("embed", workdir, ["--embed-sample", str(args.embed_sample)]) if args.dense else None
+    )
     for n in args.passages:
         folder = workdir / f"p{n}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -117,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         refs = _run("references", folder, extra)
         tantivy_built = _run("tantivy_build", folder, extra)
         tantivy_served = _run("tantivy_serve", folder, extra)
-        sizes[str(n)] = {
+        row: dict[str, Any] = {
             "passages": built["passages"],
             "files": generated["files"],
             "build_s": round(built["seconds"], 2),
@@ -149,9 +176,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             "peak_rss_mb": max(built["peak_rss_mb"], served["peak_rss_mb"]),
             "index_mb": round(built["index_bytes"] / 2**20, 1),
         }
+        if embedded is not None:
+            _run("vectors", folder, extra)
+            hybrid = _run("serve-hybrid", folder, extra)
+            row.update(
+                embed_passages_per_s=round(embedded["passages_per_s"], 1),
+                embed_all_estimate_s=round(built["passages"] / embedded["passages_per_s"]),
+                dense_p50_ms=round(hybrid["dense_p50_ms"], 2),
+                dense_p95_ms=round(hybrid["dense_p95_ms"], 2),
+                hybrid_p50_ms=round(hybrid["p50_ms"], 2),
+                hybrid_p95_ms=round(hybrid["p95_ms"], 2),
+                hybrid_startup_s=round(hybrid["startup_s"], 3),
+                hybrid_peak_rss_mb=hybrid["peak_rss_mb"],
+            )
+        sizes[str(n)] = row
         print(f"{n} passages done", file=sys.stderr, flush=True)
     _print_table(sizes)
-    print(json.dumps({"machine": _machine(), "sizes": sizes}))
+    if embedded is not None:
+        _print_dense(sizes, embedded)
+    print(json.dumps({"machine": _machine(), "embed": embedded, "sizes": sizes}))
     return 0
 
 
@@ -299,7 +342,7 @@ def step_build(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     corpus, db = _paths(folder)
     db.unlink(missing_ok=True)
     shutil.rmtree(segment_folder(db), ignore_errors=True)
-    report = build_index(corpus, db, IndexSettings())
+    report = build_index(corpus, db, IndexSettings(), embedding_model="")
     return {
         "passages": report.passages,
         "seconds": report.seconds,
@@ -316,27 +359,27 @@ def step_reindex(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     original = target.read_bytes()
     try:
         target.write_bytes(original + b"\nA newly added closing sentence about harbours.\n")
-        changed = build_index(corpus, db, IndexSettings())
+        changed = build_index(corpus, db, IndexSettings(), embedding_model="")
     finally:
         target.write_bytes(original)
-    back = build_index(corpus, db, IndexSettings())
+    back = build_index(corpus, db, IndexSettings(), embedding_model="")
     for report in (changed, back):
         if report.changed != (CHANGED.as_posix(),) or report.touched:
             raise SystemExit(f"unexpected reindex report: {report}")
     stat = touched.stat()
     os.utime(touched, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-    again = build_index(corpus, db, IndexSettings())
+    again = build_index(corpus, db, IndexSettings(), embedding_model="")
     if again.touched != 1 or again.changed or again.added:
         raise SystemExit(f"unexpected reindex report: {again}")
     return {"changed_s": changed.seconds, "warm_s": back.seconds, "touched_s": again.seconds}
 
 
 def step_serve(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """Open the index, answer the first question, then time every question."""
+    """Open the index, answer the first question, then time every question (BM25 only)."""
     _, db = _paths(folder)
     questions = _questions_of(folder)
     started = time.perf_counter()
-    index = Index.open(db, IndexSettings(), SearchSettings(engine=args.engine))
+    index = Index.open(db, IndexSettings(), SearchSettings(engine=args.engine, retrieval="bm25"))
     ask(index, questions[0])
     startup = time.perf_counter() - started
     times: list[float] = []
@@ -615,7 +658,135 @@ def step_tantivy_serve(folder: Path, args: argparse.Namespace) -> dict[str, Any]
     }
 
 
+def step_embed(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Embed real passages with the bundled model: the build's embedding rate."""
+    embedder, why = load_embedder(SearchSettings().embedding_model)
+    if embedder is None:
+        raise SystemExit(f"no embedding model: {why}")
+    texts = _real_passages(args.embed_sample)
+    embedder.passages(texts[:32])  # warm-up: the first run allocates
+    wall, cpu = time.perf_counter(), time.process_time()
+    embedder.passages(texts)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    tokens = [len(e.ids) for e in embedder._tokenizer.encode_batch(texts)]
+    return {
+        "model": embedder.model_id,
+        "passages": len(texts),
+        "passages_per_s": len(texts) / wall,
+        "passages_per_cpu_s": len(texts) / cpu,
+        "mean_tokens": statistics.fmean(tokens),
+        "threads": os.cpu_count(),
+    }
+
+
+def _real_passages(n: int) -> list[str]:
+    """Title and text of the first n SciFact abstracts, or synthetic ones without the data."""
+    from index.vectors import embedding_text
+
+    source = Path("/work/shared/bench/scifact/corpus.jsonl")
+    texts: list[str] = []
+    if source.exists():
+        with source.open(encoding="utf-8") as fh:
+            for line in fh:
+                doc = json.loads(line)
+                texts.append(embedding_text(doc["title"], doc["text"][:1200]))
+                if len(texts) == n:
+                    return texts
+    rng = random.Random(7)
+    words = _vocabulary(rng)
+    while len(texts) < n:
+        texts.append(" ".join(rng.choice(words) for _ in range(180)))
+    return texts
+
+
+def step_vectors(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Random unit vectors for every live passage, stored as the build stores real ones."""
+    from index.vectors import STORED, SqliteVectors, content_key
+
+    embedder, _ = load_embedder(SearchSettings().embedding_model)
+    assert embedder is not None
+    _, db = _paths(folder)
+    store = Store(db, IndexSettings())
+    ids: list[int] = []
+    for part in store.parts:
+        live = np.ones(part.segment.size, dtype=bool)
+        live[part.deleted] = False
+        ids.extend(part.segment.table.ids[live].tolist())
+    store.close()
+    rng = np.random.default_rng(11)
+    with closing(sqlite3.connect(db)) as conn, conn:
+        vectors = SqliteVectors(conn)
+        vectors.remove(vectors.ids().tolist())
+        vectors.write(embedder.model_id, [])
+        for lo in range(0, len(ids), 10_000):
+            part_ids = ids[lo : lo + 10_000]
+            matrix = rng.standard_normal((len(part_ids), embedder.dimensions)).astype(np.float32)
+            matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+            vectors.write(
+                embedder.model_id,
+                (
+                    (i, content_key(embedder.model_id, str(i)), v.astype(STORED).tobytes())
+                    for i, v in zip(part_ids, matrix, strict=True)
+                ),
+            )
+    return {"passages": len(ids)}
+
+
+def step_serve_hybrid(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Open in hybrid mode; time question embedding + vector search, and whole answers."""
+    _, db = _paths(folder)
+    questions = _questions_of(folder)
+    started = time.perf_counter()
+    index = Index.open(db, IndexSettings(), SearchSettings(engine=args.engine))
+    if index.retrieval != "hybrid":
+        raise SystemExit(f"not hybrid: {index.retrieval_note}")
+    ask(index, questions[0])
+    startup = time.perf_counter() - started
+    dense = index._retriever._dense  # type: ignore[attr-defined]
+    dense_times: list[float] = []
+    times: list[float] = []
+    for q in questions:
+        t = time.perf_counter()
+        dense.candidates(q, [], 100, None)
+        dense_times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        ask(index, q)
+        times.append(time.perf_counter() - t)
+    index.close()
+    dense_p = _percentiles(dense_times)
+    return {
+        "startup_s": startup,
+        "dense_p50_ms": dense_p["p50_ms"],
+        "dense_p95_ms": dense_p["p95_ms"],
+        **_percentiles(times),
+    }
+
+
+def _print_dense(sizes: dict[str, dict[str, Any]], embedded: dict[str, Any]) -> None:
+    print(
+        f"embedding: {embedded['passages_per_s']:.1f} passages/s"
+        f" ({embedded['passages_per_cpu_s']:.1f} per CPU second, {embedded['threads']} threads,"
+        f" {embedded['mean_tokens']:.0f} tokens on average, {embedded['model']})"
+    )
+    columns = [
+        ("passages", "passages"),
+        ("embed_all_estimate_s", "embed all s"),
+        ("dense_p50_ms", "q+vec p50"),
+        ("dense_p95_ms", "q+vec p95"),
+        ("hybrid_p50_ms", "ask p50"),
+        ("hybrid_p95_ms", "ask p95"),
+        ("hybrid_startup_s", "start s"),
+        ("hybrid_peak_rss_mb", "RSS MB"),
+    ]
+    print("  ".join(f"{label:>11}" for _, label in columns))
+    for row in sizes.values():
+        print("  ".join(f"{row.get(key, '-')!s:>11}" for key, _ in columns))
+
+
 STEPS: dict[str, Callable[[Path, argparse.Namespace], dict[str, Any]]] = {
+    "embed": step_embed,
+    "vectors": step_vectors,
+    "serve-hybrid": step_serve_hybrid,
     "generate": step_generate,
     "build": step_build,
     "reindex": step_reindex,

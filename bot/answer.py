@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from index import MISSING_NAME, NO_DATE_MATCH, NO_TERMS, Index, SearchResult
+from index import MISSING_NAME, NO_DATE_MATCH, NO_TERMS, Index, Reason, SearchResult
 
 NOT_FOUND = "The sources do not answer this question."
 NO_WORDS = "Please ask with a few words that could appear in the sources."
@@ -27,6 +27,10 @@ class Citation:
     answer_span: tuple[int, int] | None = None
     # The page the excerpt starts on, for sources with pages (PDF); None otherwise.
     page: int | None = None
+    # Where the passage and the excerpt's pieces are in the source's text, as [start, end)
+    # offsets: they outlive the passage id, which a reindex may change.
+    passage_span: tuple[int, int] | None = None
+    excerpt_spans: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,12 @@ class Answer:
     citations: tuple[Citation, ...]
     total: int = 0
     offset: int = 0
+    # The answerability model's probability that the sources answer the question.
+    answerability: float = 0.0
+    # Why the sources do not answer it, when they do not.
+    reason: Reason | None = None
+    # Which retrieval answered: "hybrid", "dense" or "bm25".
+    retrieval: str = "bm25"
 
     @property
     def has_more(self) -> bool:
@@ -49,7 +59,26 @@ class Answer:
 def compose(result: SearchResult) -> Answer:
     """Turn a search result into an answer with numbered citations."""
     if not result.found:
-        return Answer(result.question, False, _not_found_text(result), ())
+        return Answer(
+            result.question,
+            False,
+            _not_found_text(result),
+            (),
+            answerability=result.confidence,
+            reason=result.reason,
+            retrieval=result.retrieval,
+        )
+    if not result.hits:  # a page past the last citation
+        return Answer(
+            result.question,
+            True,
+            "",
+            (),
+            result.total,
+            result.offset,
+            answerability=result.confidence,
+            retrieval=result.retrieval,
+        )
     citations = tuple(
         Citation(
             n=result.offset + i + 1,
@@ -62,12 +91,23 @@ def compose(result: SearchResult) -> Answer:
             passage_id=hit.passage_id,
             answer_span=hit.answer_span,
             page=hit.source.page_at(hit.excerpt_spans[0][0] if hit.excerpt_spans else hit.start),
+            passage_span=(hit.start, hit.end),
+            excerpt_spans=hit.excerpt_spans,
         )
         for i, hit in enumerate(result.hits)
     )
     lead = citations[0]
     text = f"{lead.excerpt} [{lead.n}]"
-    return Answer(result.question, True, text, citations, result.total, result.offset)
+    return Answer(
+        result.question,
+        True,
+        text,
+        citations,
+        result.total,
+        result.offset,
+        answerability=result.confidence,
+        retrieval=result.retrieval,
+    )
 
 
 def ask(index: Index, question: str, limit: int = 3, offset: int = 0) -> Answer:

@@ -1,4 +1,4 @@
-"""The command line: index, ask, sources."""
+"""The command line: index, ask, sources, add, remove, run, eval, stats, feedback."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from index import SearchIndexError
+from index import SearchIndexError, SwapRefusedError
 
 from . import config as configmod
-from . import evaluate, logs, render, sources
+from . import evaluate, feedback, logs, render, sources
 from .answer import ask, date_label
 from .config import Config, ConfigError
-from .corpus import build, open_index, report_lines
+from .corpus import build, open_index, printable, report_lines
 
 Command = Callable[[argparse.Namespace, Config], int]
 
@@ -36,7 +36,21 @@ def _cmd_index(args: argparse.Namespace, config: Config) -> int:
             bar.n = done
             bar.refresh()
 
-        report = build(config, progress)
+        with tqdm(
+            total=0, unit="passage", desc="Embedding", disable=not sys.stderr.isatty(), leave=False
+        ) as embed_bar:
+
+            def embedding_progress(done: int, total: int) -> None:
+                embed_bar.total = total
+                embed_bar.n = done
+                embed_bar.refresh()
+
+            try:
+                report = build(config, progress, embedding_progress, force=args.force)
+            except SwapRefusedError as exc:
+                raise SwapRefusedError(
+                    f"{exc}: python -m bot index --force", exc.previous, exc.built
+                ) from None
     print("\n".join(report_lines(report)))
     print(f"Index: {config.index_path}")
     return 0
@@ -61,9 +75,12 @@ def _cmd_sources(args: argparse.Namespace, config: Config) -> int:
     index = open_index(config)
     try:
         for s in index.sources():
-            print(f"{s.path}\t{date_label(s.date)}\t{s.passages} passage(s)\t{s.title}")
+            print(
+                f"{printable(s.path)}\t{date_label(s.date)}\t{s.passages} passage(s)\t"
+                f"{printable(s.title)}"
+            )
         for path, reason in index.skipped():
-            print(f"{path}\tskipped: {reason}")
+            print(f"{printable(path)}\tskipped: {printable(reason)}")
     finally:
         index.close()
     return 0
@@ -95,6 +112,41 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
     if failed:
         print("below threshold: " + "; ".join(failed), file=sys.stderr)
         return 1
+    return 0
+
+
+def _cmd_stats(args: argparse.Namespace, config: Config) -> int:
+    store = feedback.open_store(config.feedback_path, config.feedback.store_ids)
+    try:
+        stats = store.stats(args.days)
+    finally:
+        store.close()
+    if args.plot is not None:
+        from .plot import save_plot  # matplotlib is an optional extra
+
+        save_plot(stats, args.plot)
+    if args.json:
+        print(json.dumps(render.stats_dict(stats), ensure_ascii=False))
+    else:
+        print(render.stats_text(stats))
+        if args.plot is not None:
+            print(f"Plot: {args.plot}")
+    return 0
+
+
+def _cmd_feedback_export(args: argparse.Namespace, config: Config) -> int:
+    store = feedback.open_store(config.feedback_path, config.feedback.store_ids)
+    try:
+        export = store.export()
+    finally:
+        store.close()
+    for line in render.gold_lines(export):
+        print(line)
+    print(
+        f"{len(export.items)} gold question(s); {len(export.incomplete)} to complete by hand "
+        "(as # comments at the end)",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -182,6 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("index", parents=[common], help="build or refresh the index")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="swap the new index in even when it drops more sources than index.max_drop_share",
+    )
     p.set_defaults(func=_cmd_index)
 
     p = sub.add_parser("ask", parents=[common], help="answer a question from the command line")
@@ -221,6 +278,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sources", parents=[common], help="list the indexed sources")
     p.set_defaults(func=_cmd_sources)
+
+    p = sub.add_parser(
+        "stats", parents=[common], help="questions, answers and votes of the last days"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--plot", type=Path, metavar="FILE.png", help="also draw questions per day (matplotlib)"
+    )
+    p.add_argument(
+        "--days",
+        type=_days,
+        default=feedback.DEFAULT_DAYS,
+        help=f"how many days back, today included (default {feedback.DEFAULT_DAYS})",
+    )
+    p.set_defaults(func=_cmd_stats)
+
+    p = sub.add_parser("feedback", help="what people said of the answers")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    e = actions.add_parser(
+        "export",
+        parents=[common],
+        help="print a gold set (JSON Lines for eval) made from the votes",
+    )
+    e.set_defaults(func=_cmd_feedback_export)
     return parser
 
 
@@ -234,6 +315,16 @@ def _positive(value: str) -> int:
     return n
 
 
+def _days(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 1 <= n <= 3660:
+        raise argparse.ArgumentTypeError("must be between 1 and 3660")
+    return n
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; errors become one line on stderr and exit code 2."""
     args = build_parser().parse_args(argv)
@@ -242,7 +333,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = configmod.load(args.config, corpus=args.corpus, db=args.db)
         command: Command = args.func
         return command(args, config)
-    except (ConfigError, SearchIndexError, evaluate.GoldSetError, sources.AddError) as exc:
+    except (
+        ConfigError,
+        SearchIndexError,
+        evaluate.GoldSetError,
+        sources.AddError,
+        feedback.FeedbackError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

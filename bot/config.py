@@ -10,7 +10,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from index import AnalyzerSettings, IndexSettings, SearchSettings
+from index import BUNDLED_EMBEDDING_MODEL, AnalyzerSettings, IndexSettings, SearchSettings
 from index import ConfigurationError as _IndexConfigurationError
 
 DEFAULT_CONFIG = Path("config.toml")
@@ -35,6 +35,41 @@ class TelegramConfig:
     request_timeout: float = 20.0
 
 
+MIN_WEBHOOK_SECRET = 16
+
+
+@dataclass(frozen=True)
+class AccessConfig:
+    """Who may use the bot: both lists empty means everyone."""
+
+    allowed_user_ids: frozenset[int] = frozenset()
+    allowed_chat_ids: frozenset[int] = frozenset()
+
+    @property
+    def open(self) -> bool:
+        """Whether the bot answers everyone."""
+        return not self.allowed_user_ids and not self.allowed_chat_ids
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """How many questions a person and a chat may ask per window; 0 means no limit."""
+
+    window_seconds: float = 60.0
+    user_questions: int = 10
+    chat_questions: int = 10
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """Telegram's sending limits, and how long a reply may wait out flood control."""
+
+    per_chat_per_second: float = 1.0
+    per_group_per_minute: int = 20
+    overall_per_second: int = 30
+    max_wait_seconds: float = 600.0
+
+
 @dataclass(frozen=True)
 class SourcesConfig:
     """Adding sources from the chat or the command line, and taking them out."""
@@ -50,6 +85,20 @@ class SourcesConfig:
 
 
 @dataclass(frozen=True)
+class FeedbackConfig:
+    """Feedback buttons under answers, and the record of questions /stats reports on."""
+
+    enabled: bool = True
+    # The feedback store; None means feedback.sqlite beside the index.
+    path: Path | None = None
+    # Store Telegram user and chat ids as they are, instead of only a keyed hash of them.
+    store_ids: bool = False
+
+
+FEEDBACK_FILE = "feedback.sqlite"
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything the program needs, resolved and checked."""
 
@@ -61,6 +110,16 @@ class Config:
     max_citations: int = 3
     source: Path | None = None
     sources: SourcesConfig = field(default_factory=SourcesConfig)
+    max_drop_share: float = 0.5
+    access: AccessConfig = field(default_factory=AccessConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
+
+    @property
+    def feedback_path(self) -> Path:
+        """The feedback store: its own SQLite file, beside the index unless configured."""
+        return self.feedback.path or self.index_path.with_name(FEEDBACK_FILE)
 
 
 # Every key the file may hold, with the TOML type it must have.
@@ -81,7 +140,7 @@ _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "request_timeout": (int, float),
     },
     "corpus": {"path": str, "max_file_mb": (int, float)},
-    "index": {"path": str},
+    "index": {"path": str, "max_drop_share": (int, float)},
     "sources": {
         "inbox": str,
         "trash": str,
@@ -90,6 +149,19 @@ _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "fetch_max_mb": (int, float),
         "allowed_networks": list,
     },
+    "access": {"allowed_user_ids": list, "allowed_chat_ids": list},
+    "limits": {
+        "window_seconds": (int, float),
+        "user_questions": int,
+        "chat_questions": int,
+    },
+    "delivery": {
+        "per_chat_per_second": (int, float),
+        "per_group_per_minute": int,
+        "overall_per_second": int,
+        "max_wait_seconds": (int, float),
+    },
+    "feedback": {"enabled": bool, "path": str, "store_ids": bool},
     "retrieval": {
         "language": str,
         "stopwords": bool,
@@ -101,6 +173,9 @@ _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "min_answerability": (int, float),
         "min_hit_ratio": (int, float),
         "engine": str,
+        "embedding_model": str,
+        "mode": str,
+        "dense_weight": (int, float),
     },
 }
 
@@ -138,9 +213,7 @@ def load(
     rt = data.get("retrieval", {})
     sources = _sources(data.get("sources", {}))
 
-    admin_ids = tg.get("admin_ids", [])
-    if not all(isinstance(a, int) and not isinstance(a, bool) for a in admin_ids):
-        raise ConfigError("telegram.admin_ids: must be a list of numeric Telegram user ids")
+    admin_ids = _ids(tg, "telegram.admin_ids", "user")
     port = tg.get("webhook_port", 8443)
     if not 0 < port < 65536:
         raise ConfigError("telegram.webhook_port: must be between 1 and 65535")
@@ -152,7 +225,13 @@ def load(
         raise ConfigError("telegram.webhook_url: Telegram only calls https:// webhook URLs")
     secret = tg.get("webhook_secret", "")
     if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
-        raise ConfigError("telegram.webhook_secret: use 1-256 of A-Z a-z 0-9 _ -")
+        raise ConfigError("telegram.webhook_secret: use 16-256 of A-Z a-z 0-9 _ -")
+    if secret and len(secret) < MIN_WEBHOOK_SECRET:
+        raise ConfigError(
+            f"telegram.webhook_secret: too short to be a secret, use at least "
+            f"{MIN_WEBHOOK_SECRET} characters (or leave it empty: a strong one is then made at "
+            "each start)"
+        )
     api_base_url = tg.get("api_base_url", "")
     if api_base_url and not api_base_url.startswith(("http://", "https://")):
         raise ConfigError("telegram.api_base_url: must start with http:// or https://")
@@ -160,7 +239,7 @@ def load(
     telegram = TelegramConfig(
         token=token.strip(),
         api_base_url=api_base_url,
-        admin_ids=frozenset(admin_ids),
+        admin_ids=admin_ids,
         webhook_url=webhook_url,
         webhook_listen=tg.get("webhook_listen", "127.0.0.1"),
         webhook_port=port,
@@ -192,9 +271,20 @@ def load(
             min_answerability=float(rt.get("min_answerability", SearchSettings.min_answerability)),
             min_hit_ratio=float(rt.get("min_hit_ratio", 0.5)),
             engine=rt.get("engine", "auto"),
+            embedding_model=_embedding_model(base, rt.get("embedding_model")),
+            retrieval=rt.get("mode", SearchSettings.retrieval),
+            dense_weight=float(rt.get("dense_weight", SearchSettings.dense_weight)),
         )
     except _IndexConfigurationError as exc:
         raise ConfigError(str(exc)) from None
+    max_drop = ix.get("max_drop_share", 0.5)
+    if not 0 <= max_drop <= 1:
+        raise ConfigError("index.max_drop_share: must be between 0 and 1 (1 never refuses)")
+    ac = data.get("access", {})
+    access = AccessConfig(
+        allowed_user_ids=_ids(ac, "access.allowed_user_ids", "user"),
+        allowed_chat_ids=_ids(ac, "access.allowed_chat_ids", "chat"),
+    )
     config = Config(
         corpus=_path(base, cp.get("path", "seeds")),
         index_path=_path(base, ix.get("path", "data/index.sqlite")),
@@ -204,11 +294,21 @@ def load(
         max_citations=max_citations,
         source=source,
         sources=sources,
+        max_drop_share=float(max_drop),
+        access=access,
+        limits=_limits(data.get("limits", {})),
+        delivery=_delivery(data.get("delivery", {})),
+        feedback=_feedback(base, data.get("feedback", {})),
     )
     if corpus is not None:
         config = replace(config, corpus=corpus)
     if db is not None:
         config = replace(config, index_path=db)
+    if config.feedback_path.resolve() == config.index_path.resolve():
+        raise ConfigError(
+            "feedback.path: must not be the index file (a reindex replaces that file); "
+            "leave it empty for feedback.sqlite beside the index"
+        )
     return config
 
 
@@ -252,6 +352,63 @@ def _sources(sc: dict[str, Any]) -> SourcesConfig:
         fetch_timeout=float(limits["fetch_timeout"]),
         allowed_networks=tuple(networks),
     )
+
+
+def _ids(section: dict[str, Any], key: str, kind: str) -> frozenset[int]:
+    ids = section.get(key.rpartition(".")[2], [])
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise ConfigError(f"{key}: must be a list of numeric Telegram {kind} ids")
+    return frozenset(ids)
+
+
+def _limits(lm: dict[str, Any]) -> LimitsConfig:
+    window = lm.get("window_seconds", 60)
+    if not 1 <= window <= 86400:
+        raise ConfigError("limits.window_seconds: must be between 1 and 86400")
+    for key in ("user_questions", "chat_questions"):
+        if lm.get(key, 0) < 0:
+            raise ConfigError(f"limits.{key}: must be 0 (no limit) or more")
+    return LimitsConfig(
+        window_seconds=float(window),
+        user_questions=lm.get("user_questions", 10),
+        chat_questions=lm.get("chat_questions", 10),
+    )
+
+
+def _delivery(dl: dict[str, Any]) -> DeliveryConfig:
+    for key in ("per_chat_per_second", "per_group_per_minute", "overall_per_second"):
+        if key in dl and dl[key] <= 0:
+            raise ConfigError(f"delivery.{key}: must be positive")
+    wait = dl.get("max_wait_seconds", 600)
+    if not 1 <= wait <= 86400:
+        raise ConfigError("delivery.max_wait_seconds: must be between 1 and 86400")
+    return DeliveryConfig(
+        per_chat_per_second=float(dl.get("per_chat_per_second", 1.0)),
+        per_group_per_minute=dl.get("per_group_per_minute", 20),
+        overall_per_second=dl.get("overall_per_second", 30),
+        max_wait_seconds=float(wait),
+    )
+
+
+def _feedback(base: Path, fb: dict[str, Any]) -> FeedbackConfig:
+    path = fb.get("path", "")
+    if path.endswith(("/", "\\")):
+        raise ConfigError("feedback.path: must name a file, such as 'data/feedback.sqlite'")
+    return FeedbackConfig(
+        enabled=fb.get("enabled", True),
+        path=_path(base, path) if path else None,
+        store_ids=fb.get("store_ids", False),
+    )
+
+
+def _embedding_model(base: Path, value: str | None) -> str:
+    """The bundled model by default; a relative folder is read from the config's folder."""
+    if value is None:
+        return BUNDLED_EMBEDDING_MODEL
+    if not value or value == BUNDLED_EMBEDDING_MODEL:
+        return value
+    folder = _path(base, value)
+    return str(folder) if folder.exists() or value.startswith((".", "/", "~")) else value
 
 
 def _path(base: Path, value: str) -> Path:

@@ -8,6 +8,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 REDACTED = "[redacted]"
+# Longer log messages are cut: python-telegram-bot logs whole Bot API requests and answers
+# at DEBUG, which would put every user's full messages (and megabytes) on one line.
+MAX_MESSAGE_CHARS = 1000
 
 
 class _RedactingFactory:
@@ -21,7 +24,12 @@ class _RedactingFactory:
         record = self.previous(*args, **kwargs)
         message = record.getMessage()
         if self._contains(message):
-            record.msg, record.args = self.redact(message), None
+            message = self.redact(message)
+            record.msg, record.args = message, None
+        if len(message) > MAX_MESSAGE_CHARS:
+            cut = len(message) - MAX_MESSAGE_CHARS
+            record.msg = f"{message[:MAX_MESSAGE_CHARS]}… [{cut} more characters not logged]"
+            record.args = None
         if record.exc_info and record.exc_info[0] is not None:
             text = "".join(traceback.format_exception(*record.exc_info))
             if self._contains(text):

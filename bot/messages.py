@@ -1,14 +1,16 @@
-"""Telegram messages in HTML: answers, quotes, sources, help; always within Telegram's limits."""
+"""Telegram messages in HTML: answers, quotes, sources, help, stats; within Telegram's limits."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
 from html import escape
+from urllib.parse import urlsplit
 
 from index import PassageText, Quote, Source
 
 from .answer import Answer, Citation, date_label, page_label
+from .feedback import COMPLAINT_LABELS, Stats
 
 MESSAGE_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
@@ -16,7 +18,12 @@ INLINE_RESULTS_LIMIT = 50
 INLINE_TITLE_CHARS = 100
 INLINE_DESCRIPTION_CHARS = 200
 ELLIPSIS = "…"
+LINK_HREF_CHARS = 1024
+SOURCES_PER_PAGE = 20
 _SENTENCE_END_RE = re.compile(r"[.!?…][\"'”’»)\]]*\s")
+# Something a reader takes for an address: a scheme, www., or a whole title like example.org.
+_URL_IN_TEXT_RE = re.compile(r"[a-z][a-z0-9+.-]*://\S*|\bwww\.\S+", re.IGNORECASE)
+_BARE_DOMAIN_RE = re.compile(r"(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/\S*)?", re.IGNORECASE)
 
 
 def utf16_len(text: str) -> int:
@@ -68,9 +75,45 @@ def _marked(text: str, span: tuple[int, int] | None, limit: int) -> str | None:
 
 def _source_link(title: str, url: str | None) -> str:
     shown = html_text(trim(title, 200))
-    if url and url.startswith(("http://", "https://")) and len(url) < 2000:
-        return f'<a href="{escape(url, quote=True)}">{shown}</a>'
-    return shown
+    href = _safe_href(url, title)
+    return f'<a href="{href}">{shown}</a>' if href else shown
+
+
+def _safe_href(url: str | None, title: str) -> str | None:
+    """The escaped link target, or None when the URL should not be linked.
+
+    Only http(s) URLs with a host, of reasonable length, and never under a title that is
+    itself an address of another host (a title "https://telegram.org/login" must not lead
+    elsewhere).
+    """
+    if not url or not url.startswith(("http://", "https://")):
+        return None
+    href = escape(url, quote=True)
+    if len(href) > LINK_HREF_CHARS or any(ch.isspace() for ch in url):
+        return None
+    try:
+        host = _host(url)
+    except ValueError:
+        return None
+    if not host:
+        return None
+    title = title.strip()
+    shown = [m.group() for m in _URL_IN_TEXT_RE.finditer(title)]
+    if _BARE_DOMAIN_RE.fullmatch(title):
+        shown.append(title)
+    for address in shown:
+        try:
+            other = _host(address if "://" in address else "http://" + address)
+        except ValueError:
+            return None
+        if other != host:
+            return None
+    return href
+
+
+def _host(url: str) -> str:
+    host = (urlsplit(url).hostname or "").casefold().rstrip(".")
+    return host.removeprefix("www.")
 
 
 def _escaped_within(text: str, limit: int) -> str:
@@ -134,19 +177,32 @@ def passage_messages(passage: PassageText) -> list[str]:
     return [quote_block(quote)]
 
 
-def sources_messages(sources: Sequence[Source], skipped: int = 0, limit: int = 200) -> list[str]:
-    """The indexed sources: title, date and passage count."""
-    lines = [f"<b>{len(sources)} indexed source(s)</b>"]
-    for s in sources[:limit]:
-        lines.append(
-            f"• {_source_link(s.title, s.url)} · <i>{date_label(s.date)}</i> · "
-            f"{s.passages} passage(s)"
-        )
-    if len(sources) > limit:
-        lines.append(f"… and {len(sources) - limit} more.")
-    if skipped:
-        lines.append(f"<i>{skipped} file(s) were skipped when indexing.</i>")
-    return pack(lines, separator="\n")
+def sources_pages(
+    sources: Sequence[Source], skipped: int = 0, per_page: int = SOURCES_PER_PAGE
+) -> list[str]:
+    """The indexed sources (title, date, passage count) as pages of one message each."""
+    lines = [
+        f"• {_source_link(s.title, s.url)} · <i>{date_label(s.date)}</i> · {s.passages} passage(s)"
+        for s in sources
+    ]
+    footer = f"\n<i>{skipped} file(s) were skipped when indexing.</i>" if skipped else ""
+    room = MESSAGE_LIMIT - 100 - utf16_len(footer)
+    bodies: list[list[str]] = [[]]
+    size = 0
+    for line in lines:
+        length = utf16_len(line) + 1
+        if bodies[-1] and (len(bodies[-1]) >= per_page or size + length > room):
+            bodies.append([])
+            size = 0
+        bodies[-1].append(line)
+        size += length
+    pages = []
+    for n, body in enumerate(bodies, 1):
+        header = f"<b>{len(sources)} indexed source(s)</b>"
+        if len(bodies) > 1:
+            header += f" · page {n} of {len(bodies)}"
+        pages.append("\n".join([header, *body]) + (footer if n == len(bodies) else ""))
+    return pages
 
 
 def help_message(bot_username: str, sources: int, example: str | None) -> str:
@@ -177,6 +233,11 @@ def reindex_report(lines: Sequence[str]) -> str:
     return f"<b>Reindex done.</b>\n{html_text(trim(body, MESSAGE_LIMIT - 200))}"
 
 
+def reindex_failed(reason: str) -> str:
+    """A failed or refused reindex, escaped, within one message; it always ends the status."""
+    return html_text(trim(reason, MESSAGE_LIMIT - 200))
+
+
 def inline_title(quote: Quote) -> str:
     """A quote card's title line, starting near the matching words of a long quote."""
     text = quote.text
@@ -189,3 +250,31 @@ def inline_title(quote: Quote) -> str:
 def inline_description(quote: Quote) -> str:
     """A quote card's description: source and date."""
     return trim(f"{quote.source.title} · {date_label(quote.source.date)}", INLINE_DESCRIPTION_CHARS)
+
+
+def stats_message(stats: Stats) -> str:
+    """/stats: questions per day, the answered share, votes and the most asked gaps."""
+    first, last = stats.days[0].day, stats.days[-1].day
+    lines = [
+        f"<b>Last {len(stats.days)} days</b> ({first.isoformat()} to {last.isoformat()}, UTC)",
+        f"Questions: {stats.questions}, answered: {stats.answered} ({stats.answered_share:.0%})",
+    ]
+    votes = stats.up + stats.down
+    if votes:
+        lines.append(
+            f"Votes: {votes} on {stats.rated} answer(s): 👍 {stats.up_share:.0%} · "
+            f"👎 {stats.down_share:.0%}"
+        )
+        lines.extend(f"  👎 {html_text(COMPLAINT_LABELS[c])}: {n}" for c, n in stats.complaints)
+    else:
+        lines.append("Votes: none yet.")
+    lines += ["", "<b>Per day</b> (questions / answered)"]
+    lines += [
+        f"<code>{d.day.strftime('%m-%d')}</code> {d.questions} / {d.answered}" for d in stats.days
+    ]
+    lines += ["", "<b>Most asked, not found</b>"]
+    if stats.unanswered:
+        lines += [f"{u.count}× {html_text(trim(u.question, 200))}" for u in stats.unanswered]
+    else:
+        lines.append("None.")
+    return "\n".join(lines)

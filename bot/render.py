@@ -1,4 +1,4 @@
-"""Three renderings of one Answer: console text, JSON and Telegram HTML."""
+"""Console text and JSON: answers, feedback statistics and the gold set made from votes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import json
 import textwrap
 
 from .answer import Answer, Citation, date_label, page_label
+from .corpus import printable
+from .feedback import COMPLAINT_LABELS, GoldExport, Stats
 from .messages import answer_messages
 
 
@@ -43,7 +45,9 @@ def to_dict(answer: Answer) -> dict[str, object]:
     return {
         "question": answer.question,
         "found": answer.found,
+        "answerability": round(answer.answerability, 3),
         "answer": answer.text,
+        "retrieval": answer.retrieval,
         "citations": [
             {
                 "n": c.n,
@@ -69,3 +73,88 @@ def to_json(answer: Answer) -> str:
 def to_html(answer: Answer) -> list[str]:
     """The answer as Telegram HTML messages, each within Telegram's length limit."""
     return answer_messages(answer)
+
+
+def stats_text(stats: Stats) -> str:
+    """Questions, answers and votes of the last days, for a terminal."""
+    first, last = stats.days[0].day, stats.days[-1].day
+    lines = [
+        f"Questions {first.isoformat()} to {last.isoformat()} (UTC): {stats.questions}, "
+        f"answered {stats.answered} ({stats.answered_share:.0%})",
+    ]
+    lines.append(_votes_line(stats))
+    lines.append("")
+    lines.append("day         questions  answered")
+    lines.extend(f"{d.day.isoformat()}  {d.questions:9d}  {d.answered:8d}" for d in stats.days)
+    lines.append("")
+    if stats.unanswered:
+        lines.append(f"Most asked, not found ({len(stats.unanswered)}):")
+        width = len(str(stats.unanswered[0].count))
+        lines.extend(f"  {u.count:{width}d}× {printable(u.question)}" for u in stats.unanswered)
+    else:
+        lines.append("No unanswered questions.")
+    return "\n".join(lines)
+
+
+def _votes_line(stats: Stats) -> str:
+    votes = stats.up + stats.down
+    if not votes:
+        return "Votes: none yet."
+    line = (
+        f"Votes: {votes} on {stats.rated} answer(s): 👍 {stats.up_share:.0%}, "
+        f"👎 {stats.down_share:.0%}"
+    )
+    if stats.complaints:
+        reasons = ", ".join(f"{COMPLAINT_LABELS[c]} {n}" for c, n in stats.complaints)
+        line += f" ({reasons})"
+    return line
+
+
+def stats_dict(stats: Stats) -> dict[str, object]:
+    """Questions, answers and votes of the last days as JSON-ready data."""
+    return {
+        "since": stats.days[0].day.isoformat(),
+        "until": stats.days[-1].day.isoformat(),
+        "questions": stats.questions,
+        "answered": stats.answered,
+        "answered_share": round(stats.answered_share, 4),
+        "rated": stats.rated,
+        "up": stats.up,
+        "down": stats.down,
+        "up_share": round(stats.up_share, 4),
+        "down_share": round(stats.down_share, 4),
+        "complaints": {str(c): n for c, n in stats.complaints},
+        "per_day": [
+            {"day": d.day.isoformat(), "questions": d.questions, "answered": d.answered}
+            for d in stats.days
+        ],
+        "unanswered": [{"question": u.question, "count": u.count} for u in stats.unanswered],
+    }
+
+
+def gold_lines(export: GoldExport) -> list[str]:
+    """A gold set in the eval format; questions to complete follow as # comments."""
+    lines = []
+    for item in export.items:
+        data: dict[str, object] = {"q": item.q}
+        if item.expect_none:
+            data["expect_none"] = True
+        else:
+            data["expect_any"] = list(item.expect_any)
+            data["date"] = item.date or ""
+        lines.append(json.dumps(data, ensure_ascii=False))
+    if export.incomplete:
+        lines += [
+            "",
+            "# To complete: people said these answers were wrong. Put the words a right",
+            '# answer quotes in expect_any (and its date, "" when undated), or replace',
+            '# expect_any with "expect_none": true, then remove the leading "# ".',
+        ]
+        for missing in export.incomplete:
+            note = f"# {missing.why}"
+            if missing.cited:
+                note += f"; it cited: {printable(missing.cited)}"
+            lines.append(note)
+            template = {"q": missing.q, "expect_any": [], "date": ""}
+            lines.append("# " + json.dumps(template, ensure_ascii=False))
+    return lines

@@ -120,12 +120,18 @@ class AnswerService:
         """The question behind a key, if it is still remembered."""
         return self._questions.get(key)
 
-    async def reindex(self, progress: ProgressCallback | None = None) -> ReindexOutcome:
-        """Rebuild the index aside and swap it in; the old one answers until then."""
+    async def reindex(
+        self, progress: ProgressCallback | None = None, *, force: bool = False
+    ) -> ReindexOutcome:
+        """Rebuild the index aside and swap it in; the old one answers until then.
+
+        Without force, an index that would drop more than config.max_drop_share of the
+        sources is refused (SwapRefusedError) and the old one keeps answering.
+        """
         if self._reindex_lock.locked():
             raise ReindexBusyError("a reindex is already running")
         async with self._reindex_lock:
-            report = await asyncio.to_thread(build, self.config, progress)
+            report = await asyncio.to_thread(build, self.config, progress, force=force)
             fresh = await asyncio.to_thread(open_index, self.config, False)
             old, self._index = self._index, fresh
             self._notable = None

@@ -7,17 +7,16 @@ import datetime as dt
 import logging
 
 from telegram import Message, Update
-from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import CommandHandler, MessageHandler, filters
 
 from index import ReindexBusyError, SearchIndexError
 
 from . import sources
+from .chat import BotApplication, Context, reply
 from .config import Config
 from .service import AnswerService, ReindexOutcome
 
 log = logging.getLogger(__name__)
-
-Context = ContextTypes.DEFAULT_TYPE
 
 NOT_ADMIN = "Sorry, only the bot's admins can add or remove sources."
 ADD_USAGE = (
@@ -29,7 +28,7 @@ REMOVE_USAGE = (
 )
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: BotApplication) -> None:
     """Add the handlers for /add, /remove and documents sent in private chats."""
     only_new = filters.UpdateType.MESSAGE
     app.add_handler(CommandHandler("add", on_add, filters=only_new))
@@ -40,13 +39,11 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
 
 
 def _service(context: Context) -> AnswerService:
-    service: AnswerService = context.bot_data["service"]
-    return service
+    return context.bot_data.service
 
 
 def _config(context: Context) -> Config:
-    config: Config = context.bot_data["config"]
-    return config
+    return context.bot_data.config
 
 
 async def _admin_message(update: Update, context: Context, what: str) -> Message | None:
@@ -57,13 +54,14 @@ async def _admin_message(update: Update, context: Context, what: str) -> Message
         return None
     if user.id not in _config(context).telegram.admin_ids:
         log.warning("refused %s from user id %s", what, user.id)
-        await _say(message, NOT_ADMIN)
+        await _say(context, message, NOT_ADMIN)
         return None
     return message
 
 
-async def _say(message: Message, text: str) -> None:
-    await message.reply_text(text[:4000], do_quote=True)
+async def _say(context: Context, message: Message, text: str) -> None:
+    """Reply in plain text through the chat's queue, and wait until it is sent."""
+    await reply(context, message, [text[:4000]], html=False)
 
 
 async def on_document(update: Update, context: Context) -> None:
@@ -84,7 +82,7 @@ async def on_document(update: Update, context: Context) -> None:
         corpus = _config(context).corpus
         saved = await asyncio.to_thread(sources.save_file, corpus, settings, name, data)
     except sources.AddError as exc:
-        await _say(message, f"Not added: {exc}.")
+        await _say(context, message, f"Not added: {exc}.")
         return
     await _index_added(message, context, saved)
 
@@ -96,7 +94,7 @@ async def on_add(update: Update, context: Context) -> None:
         return
     args = context.args or []
     if len(args) != 1:
-        await _say(message, ADD_USAGE)
+        await _say(context, message, ADD_USAGE)
         return
     config = _config(context)
     known = {s.url: s.path for s in _service(context).index.sources() if s.url}
@@ -107,7 +105,7 @@ async def on_add(update: Update, context: Context) -> None:
             sources.save_page, config.corpus, config.sources, page, now, known
         )
     except sources.AddError as exc:
-        await _say(message, f"Not added: {exc}.")
+        await _say(context, message, f"Not added: {exc}.")
         return
     await _index_added(message, context, saved)
 
@@ -120,9 +118,11 @@ async def _index_added(message: Message, context: Context, saved: sources.Saved)
     reason = sources.not_indexed(saved, skipped)
     if reason is not None:
         await asyncio.to_thread(sources.discard, _config(context).corpus, saved)
-        await _say(message, f"Not added: {reason}.")
+        await _say(context, message, f"Not added: {reason}.")
         return
-    await _say(message, f"{sources.describe(saved)}\nNow serving {outcome.sources} source(s).")
+    await _say(
+        context, message, f"{sources.describe(saved)}\nNow serving {outcome.sources} source(s)."
+    )
 
 
 async def on_remove(update: Update, context: Context) -> None:
@@ -132,7 +132,7 @@ async def on_remove(update: Update, context: Context) -> None:
         return
     args = context.args or []
     if len(args) != 1:
-        await _say(message, REMOVE_USAGE)
+        await _say(context, message, REMOVE_USAGE)
         return
     config = _config(context)
     by_url = {s.url: s.path for s in _service(context).index.sources() if s.url}
@@ -140,11 +140,12 @@ async def on_remove(update: Update, context: Context) -> None:
     try:
         moved = await asyncio.to_thread(sources.remove, config.corpus, config.sources, path)
     except sources.AddError as exc:
-        await _say(message, f"Not removed: {exc}.")
+        await _say(context, message, f"Not removed: {exc}.")
         return
     outcome = await _reindex(message, context, f"Moved {path} to {moved}")
     if outcome is not None:
         await _say(
+            context,
             message,
             f"Removed {path}; moved to {moved}.\nNow serving {outcome.sources} source(s).",
         )
@@ -155,10 +156,14 @@ async def _reindex(message: Message, context: Context, done: str) -> ReindexOutc
     try:
         return await _service(context).reindex()
     except ReindexBusyError:
-        await _say(message, f"{done}. A reindex is running; send /reindex when it is done.")
+        await _say(
+            context, message, f"{done}. A reindex is running; send /reindex when it is done."
+        )
     except (SearchIndexError, OSError) as exc:
         log.warning("reindex after a source change failed: %s", exc)
         await _say(
-            message, f"{done}, but the reindex failed: {exc}. The previous index still answers."
+            context,
+            message,
+            f"{done}, but the reindex failed: {exc}. The previous index still answers.",
         )
     return None

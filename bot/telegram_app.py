@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -11,35 +14,53 @@ from urllib.parse import urlparse
 
 from telegram import (
     BotCommand,
+    CallbackQuery,
+    Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
+    InlineQueryResultsButton,
     InputTextMessageContent,
     LinkPreviewOptions,
     Message,
-    MessageEntity,
     Update,
+    User,
 )
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
-    Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
+    Defaults,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
-from index import NO_TERMS, ReindexBusyError, SearchIndexError
+from index import NO_TERMS, ReindexBusyError, SearchIndexError, SwapRefusedError
 
-from . import logs, messages, sources_chat
+from . import feedback_chat, logs, messages, sources_chat
+from .addressing import group_question, is_addressed, is_chitchat, mentions
 from .answer import Answer
+from .chat import (
+    BotApplication,
+    BotData,
+    Context,
+    answer_query,
+    kind_of,
+    remember,
+    reply,
+    reply_plain,
+)
 from .config import Config
 from .corpus import report_lines
+from .delivery import Clock, MonotonicClock, Outbox, seconds
+from .limits import QuestionLimits, Scope, Verdict
 from .service import AnswerService
 
 log = logging.getLogger(__name__)
@@ -50,7 +71,7 @@ COMMANDS = [
     BotCommand("sources", "List the indexed sources"),
     BotCommand("help", "What this bot does"),
 ]
-ALLOWED_UPDATES = ["message", "callback_query", "inline_query"]
+ALLOWED_UPDATES = ["message", "callback_query", "inline_query", "my_chat_member"]
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
 STALE_BUTTON = "This button has expired. Please ask again."
 ASK_USAGE = "Usage: /ask your question, for example: /ask What did Peru commit to?"
@@ -58,47 +79,85 @@ QUOTE_USAGE = 'Usage: /quote words, or /quote "exact phrase"'
 NO_QUOTES = "No quotes in the sources match that."
 NOT_ADMIN = "Sorry, only the bot's admins can reindex."
 BUSY = "A reindex is already running; I will report when it is done."
+REINDEX_USAGE = "Usage: /reindex, or /reindex force to swap in an index with far fewer sources."
 REINDEX_STARTED = "Reindexing… scanning the corpus folder."
+STILL_SERVING = "the previous index is still answering."
+REFUSAL = "Sorry, this bot only answers the people and groups its admins have allowed."
+REFUSAL_PRIVATE = REFUSAL + " If you should have access, send your user id ({user_id}) to them."
+REFUSAL_INLINE = "This bot is private"
+CHITCHAT_HINT = "Happy to help. Ask me about the sources with /ask and your question."
+SLOW_DOWN_USER = (
+    "Slow down, please: I answer up to {limit} questions {per} from each person. "
+    "Ask again in {wait} s."
+)
+SLOW_DOWN_CHAT = (
+    "This chat is asking faster than I can answer (up to {limit} questions {per}). "
+    "Ask again in {wait} s."
+)
 INLINE_QUERY_CHARS = 256
 PROGRESS_INTERVAL_S = 1.0
-SEND_ATTEMPTS = 4
+CALL_ATTEMPTS = 4
+CALL_MAX_WAIT_S = 30.0
+BUTTONS_PER_ROW = 3
+SHUTDOWN_GRACE_S = 5.0
+
+# Callback data: ASCII digits only, bounded lengths, nothing else after.
+PASSAGE_DATA = re.compile(r"p:([0-9a-f]{8}):([0-9]{1,12})\Z", re.ASCII)
+MORE_DATA = re.compile(r"m:([0-9a-f]{8}):([A-Za-z0-9_-]{1,16}):([0-9]{1,4})\Z", re.ASCII)
+SOURCES_DATA = re.compile(r"s:([0-9a-f]{8}):([0-9]{1,5})\Z", re.ASCII)
 
 T = TypeVar("T")
-Context = ContextTypes.DEFAULT_TYPE
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-def build_application(config: Config) -> Application:  # type: ignore[type-arg]
+def build_application(config: Config, clock: Clock | None = None) -> BotApplication:
     """The python-telegram-bot application with every handler wired to one AnswerService."""
     logs.protect([config.telegram.token, config.telegram.webhook_secret])
+    clock = clock or MonotonicClock()
     service = AnswerService(config)
+    outbox = Outbox(config.delivery, clock)
 
-    async def post_init(app: Application) -> None:  # type: ignore[type-arg]
+    async def post_init(app: BotApplication) -> None:
         await service.open()
+        app.bot_data.feedback = await asyncio.to_thread(feedback_chat.open_store, config)
         await _with_retries(lambda: app.bot.set_my_commands(COMMANDS))
 
-    async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    async def post_stop(app: BotApplication) -> None:
+        await outbox.close(SHUTDOWN_GRACE_S)
+
+    async def post_shutdown(app: BotApplication) -> None:
         await service.close()
+        store, app.bot_data.feedback = app.bot_data.feedback, None
+        if store is not None:
+            store.close()
 
     builder = (
         ApplicationBuilder()
         .token(config.telegram.token)
-        .rate_limiter(AIORateLimiter(max_retries=5))
+        .context_types(ContextTypes(bot_data=BotData))
+        .defaults(Defaults(allow_sending_without_reply=True, link_preview_options=_NO_PREVIEW))
+        .job_queue(None)
         .read_timeout(config.telegram.request_timeout)
         .write_timeout(config.telegram.request_timeout)
         .connect_timeout(min(config.telegram.request_timeout, 10.0))
         .pool_timeout(config.telegram.request_timeout)
         .concurrent_updates(True)
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
     if config.telegram.api_base_url:
         base = config.telegram.api_base_url.rstrip("/")
         builder = builder.base_url(base).base_file_url(_file_url(base))
     app = builder.build()
-    app.bot_data["service"] = service
-    app.bot_data["config"] = config
+    data = app.bot_data
+    data.config, data.service, data.outbox, data.clock = config, service, outbox, clock
+    data.limits = QuestionLimits(config.limits, clock)
 
+    # Bookkeeping first, then the gate every other update passes (access, question limits):
+    # handlers added later in group 0 are covered without doing anything.
+    app.add_handler(ChatMemberHandler(on_my_chat_member), group=-2)
+    app.add_handler(TypeHandler(Update, on_gate), group=-1)
     only_new = filters.UpdateType.MESSAGE
     app.add_handler(CommandHandler(["start", "help"], on_help, filters=only_new))
     app.add_handler(CommandHandler("ask", on_ask, filters=only_new))
@@ -106,22 +165,35 @@ def build_application(config: Config) -> Application:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("sources", on_sources, filters=only_new))
     app.add_handler(CommandHandler("reindex", on_reindex, filters=only_new))
     sources_chat.register(app)
+    feedback_chat.register(app)
     app.add_handler(MessageHandler(only_new & filters.TEXT & ~filters.COMMAND, on_text))
-    app.add_handler(CallbackQueryHandler(on_button))
+    app.add_handler(CallbackQueryHandler(on_passage_button, pattern=PASSAGE_DATA))
+    app.add_handler(CallbackQueryHandler(on_more_button, pattern=MORE_DATA))
+    app.add_handler(CallbackQueryHandler(on_sources_button, pattern=SOURCES_DATA))
+    app.add_handler(CallbackQueryHandler(on_stale_button))
     app.add_handler(InlineQueryHandler(on_inline))
     app.add_error_handler(on_error)
     return app
 
 
 def webhook_options(config: Config) -> dict[str, Any]:
-    """Arguments for python-telegram-bot's webhook server, from the configuration."""
+    """Arguments for python-telegram-bot's webhook server, from the configuration.
+
+    Without a configured secret, a strong one is made for this run and given to Telegram
+    with setWebhook: the webhook never accepts updates without it.
+    """
     tg = config.telegram
+    secret = tg.webhook_secret
+    if not secret:
+        secret = secrets.token_urlsafe(32)
+        log.info("webhook: no webhook_secret configured; using a new random one for this run")
+    logs.protect([secret])
     return {
         "listen": tg.webhook_listen,
         "port": tg.webhook_port,
         "url_path": urlparse(tg.webhook_url).path.lstrip("/"),
         "webhook_url": tg.webhook_url,
-        "secret_token": tg.webhook_secret or None,
+        "secret_token": secret,
         "allowed_updates": ALLOWED_UPDATES,
     }
 
@@ -132,60 +204,125 @@ def _file_url(base: str) -> str:
 
 
 def _service(context: Context) -> AnswerService:
-    service: AnswerService = context.bot_data["service"]
-    return service
+    return context.bot_data.service
 
 
 def _config(context: Context) -> Config:
-    config: Config = context.bot_data["config"]
-    return config
+    return context.bot_data.config
 
 
 async def _with_retries(call: Callable[[], Awaitable[T]]) -> T:
-    """Retry a Bot API call through network faults and flood waits; bad requests are final."""
+    """A Bot API call that is not a chat message: flood waits and network faults retried.
+
+    Chat messages go through the Outbox instead, which paces them per chat.
+    """
     delay = 0.5
-    for attempt in range(1, SEND_ATTEMPTS + 1):
+    waited = 0.0
+    for attempt in range(1, CALL_ATTEMPTS + 1):
         try:
             return await call()
         except RetryAfter as exc:
-            if attempt == SEND_ATTEMPTS:
+            wait = seconds(exc.retry_after)
+            if attempt == CALL_ATTEMPTS or waited + wait > CALL_MAX_WAIT_S:
                 raise
-            await asyncio.sleep(_seconds(exc.retry_after))
+            waited += wait
+            await asyncio.sleep(wait)
         except BadRequest:
             raise
         except NetworkError:
-            if attempt == SEND_ATTEMPTS:
+            if attempt == CALL_ATTEMPTS:
                 raise
             await asyncio.sleep(delay)
             delay *= 2
     raise AssertionError("unreachable")
 
 
-def _seconds(value: object) -> float:
-    total = getattr(value, "total_seconds", None)
-    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]
+# ---------------------------------------------------------------- the gate
 
 
-async def _reply(
-    message: Message, texts: list[str], markup: InlineKeyboardMarkup | None = None
-) -> None:
-    """Reply with one or more HTML messages, quoting the question; buttons go on the last."""
-    for i, text in enumerate(texts):
-        last = i == len(texts) - 1
-
-        async def send(text: str = text, first: bool = i == 0, last: bool = last) -> Message:
-            return await message.reply_html(
-                text,
-                do_quote=first,
-                reply_markup=markup if last else None,
-                link_preview_options=_NO_PREVIEW,
-            )
-
-        await _with_retries(send)
+def _allowed(config: Config, user: User | None, chat: Chat | None) -> bool:
+    access = config.access
+    if access.open:
+        return True
+    if user is not None and (
+        user.id in access.allowed_user_ids or user.id in config.telegram.admin_ids
+    ):
+        return True
+    return chat is not None and chat.id in access.allowed_chat_ids
 
 
-async def _reply_plain(message: Message, text: str) -> None:
-    await _with_retries(lambda: message.reply_text(text, do_quote=True))
+async def on_gate(update: Update, context: Context) -> None:
+    """Every update passes here first: strangers are refused, floods slowed down."""
+    data = context.bot_data
+    user, chat = update.effective_user, update.effective_chat
+    addressed = is_addressed(update, context.bot)
+    if not _allowed(data.config, user, chat):
+        if addressed:
+            await _refuse(update, context)
+        raise ApplicationHandlerStop
+    if not addressed or update.inline_query is not None:
+        return
+    if user is not None and user.id in data.config.telegram.admin_ids:
+        return
+    decision = data.limits.check(
+        user.id if user is not None else None, chat.id if chat is not None else None
+    )
+    if decision.verdict is Verdict.ANSWER:
+        return
+    notice = None
+    if decision.verdict is Verdict.NOTICE:
+        limits = data.config.limits
+        template, limit = (
+            (SLOW_DOWN_USER, limits.user_questions)
+            if decision.scope is Scope.USER
+            else (SLOW_DOWN_CHAT, limits.chat_questions)
+        )
+        window = limits.window_seconds
+        per = "a minute" if window == 60 else f"every {window:g} s"
+        notice = template.format(limit=limit, per=per, wait=max(1, round(decision.retry_in)))
+        who = chat if decision.scope is Scope.CHAT else user
+        log.info("%s id %s is over its question limit", decision.scope, who.id if who else "?")
+    if update.callback_query is not None:
+        await answer_query(context, update.callback_query, notice)
+    elif notice is not None and update.message is not None:
+        reply_plain(context, update.message, notice)
+    raise ApplicationHandlerStop
+
+
+async def _refuse(update: Update, context: Context) -> None:
+    user = update.effective_user
+    user_id = user.id if user is not None else 0
+    if update.callback_query is not None:
+        await answer_query(context, update.callback_query, REFUSAL, alert=True)
+        return
+    if update.inline_query is not None:
+        inline = update.inline_query
+        button = InlineQueryResultsButton(text=REFUSAL_INLINE, start_parameter="private")
+        with contextlib.suppress(TelegramError):
+            await inline.answer([], cache_time=300, is_personal=True, button=button)
+        return
+    message = update.message
+    if message is None:
+        return
+    if not remember(context.bot_data.refused, message.chat_id):
+        log.debug("ignored user id %s in chat %s: not allowed", user_id, message.chat_id)
+        return
+    log.info("refused user id %s in chat %s: not allowed", user_id, message.chat_id)
+    private = message.chat.type == ChatType.PRIVATE
+    reply_plain(context, message, REFUSAL_PRIVATE.format(user_id=user_id) if private else REFUSAL)
+
+
+async def on_my_chat_member(update: Update, context: Context) -> None:
+    """Blocked by a user or removed from a group: stop writing there; unblocked: resume."""
+    change = update.my_chat_member
+    if change is None:
+        return
+    status = change.new_chat_member.status
+    outbox = context.bot_data.outbox
+    if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
+        outbox.block(change.chat.id, kind_of(change.chat))
+    else:
+        outbox.unblock(change.chat.id)
 
 
 # ---------------------------------------------------------------- questions
@@ -195,29 +332,36 @@ async def _answer(message: Message, context: Context, question: str) -> None:
     service = _service(context)
     question = " ".join(question.split())
     if not question:
-        await _reply_plain(message, ASK_USAGE)
+        reply_plain(context, message, ASK_USAGE)
         return
     answer = await service.answer(question)
-    await _reply(message, messages.answer_messages(answer), _answer_buttons(service, answer))
+    votes = await feedback_chat.record(context, message, answer)
+    markup = _answer_buttons(service, answer, votes)
+    reply(context, message, messages.answer_messages(answer), markup)
 
 
-def _answer_buttons(service: AnswerService, answer: Answer) -> InlineKeyboardMarkup | None:
-    if not answer.found:
-        return None
-    generation = service.generation
-    rows = [
-        [
+def _answer_buttons(
+    service: AnswerService, answer: Answer, votes: list[InlineKeyboardButton] | None = None
+) -> InlineKeyboardMarkup | None:
+    """Full passage [n] and More for an answer's citations; the vote buttons last."""
+    rows: list[list[InlineKeyboardButton]] = []
+    if answer.found and answer.citations:
+        generation = service.generation
+        buttons = [
             InlineKeyboardButton(
                 f"Full passage [{c.n}]", callback_data=f"p:{generation}:{c.passage_id}"
             )
             for c in answer.citations
         ]
-    ]
-    if answer.has_more:
-        key = service.remember(answer.question)
-        offset = answer.offset + len(answer.citations)
-        rows.append([InlineKeyboardButton("More", callback_data=f"m:{generation}:{key}:{offset}")])
-    return InlineKeyboardMarkup(rows)
+        rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
+        if answer.has_more:
+            key = service.remember(answer.question)
+            offset = answer.offset + len(answer.citations)
+            more = f"m:{generation}:{key}:{offset}"
+            rows.append([InlineKeyboardButton("More", callback_data=more)])
+    if votes:
+        rows.append(votes)
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 async def on_ask(update: Update, context: Context) -> None:
@@ -238,42 +382,17 @@ async def on_text(update: Update, context: Context) -> None:
         return
     if message.chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
         return
-    question = _addressed_question(message, context)
-    if question is not None:
-        await _answer(message, context, question)
-
-
-def _addressed_question(message: Message, context: Context) -> str | None:
-    """The question when a group message mentions the bot or replies to it, else None."""
-    text = message.text or ""
-    bot = context.bot
-    username = (bot.username or "").casefold()
-    mentioned = False
-    spans: list[tuple[int, int]] = []
-    for entity, value in message.parse_entities(
-        [MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
-    ).items():
-        is_bot = (entity.type == MessageEntity.MENTION and value.casefold() == f"@{username}") or (
-            entity.type == MessageEntity.TEXT_MENTION
-            and entity.user is not None
-            and entity.user.id == bot.id
-        )
-        if is_bot:
-            mentioned = True
-            spans.append((entity.offset, entity.offset + entity.length))
-    replied = message.reply_to_message is not None and (
-        message.reply_to_message.from_user is not None
-        and message.reply_to_message.from_user.id == bot.id
-    )
-    if not mentioned and not replied:
-        return None
-    if spans:
-        # Entity offsets count UTF-16 units.
-        encoded = text.encode("utf-16-le")
-        for start, end in sorted(spans, reverse=True):
-            encoded = encoded[: start * 2] + b" \x00" + encoded[end * 2 :]
-        text = encoded.decode("utf-16-le")
-    return text
+    question = group_question(message, context.bot)
+    if question is None:
+        return
+    if is_chitchat(question):
+        # "thanks!" in reply to an answer needs no answer; a bare mention gets a hint.
+        if mentions(message, context.bot):
+            reply_plain(context, message, CHITCHAT_HINT)
+        else:
+            log.debug("chit-chat in chat %s: no answer", message.chat_id)
+        return
+    await _answer(message, context, question)
 
 
 # ---------------------------------------------------------------- quotes
@@ -286,14 +405,14 @@ async def on_quote(update: Update, context: Context) -> None:
         return
     query = " ".join(context.args or [])
     if not query.strip():
-        await _reply_plain(message, QUOTE_USAGE)
+        reply_plain(context, message, QUOTE_USAGE)
         return
     result = await _service(context).quotes(query)
     if not result.quotes:
         text = QUOTE_USAGE if result.reason == NO_TERMS else NO_QUOTES
-        await _reply_plain(message, text)
+        reply_plain(context, message, text)
         return
-    await _reply(message, messages.quote_messages(result.quotes))
+    reply(context, message, messages.quote_messages(result.quotes))
 
 
 async def on_inline(update: Update, context: Context) -> None:
@@ -313,7 +432,7 @@ async def on_inline(update: Update, context: Context) -> None:
             title=messages.inline_title(q),
             description=messages.inline_description(q),
             input_message_content=InputTextMessageContent(
-                messages.quote_block(q), parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW
+                messages.quote_block(q), parse_mode=ParseMode.HTML
             ),
         )
         for i, q in enumerate(quotes[: messages.INLINE_RESULTS_LIMIT])
@@ -324,47 +443,115 @@ async def on_inline(update: Update, context: Context) -> None:
 # ---------------------------------------------------------------- buttons
 
 
-async def on_button(update: Update, context: Context) -> None:
-    """ "More" and "Full passage" buttons; anything forged or stale gets a short notice."""
+def _button(update: Update, context: Context) -> tuple[CallbackQuery, Message | None, Any] | None:
+    """The press, its message and the data's groups, when made by the current index."""
     query = update.callback_query
-    if query is None:
-        return
-    service = _service(context)
-    parts = (query.data or "").split(":")
+    if query is None or not context.matches:
+        return None
+    match = context.matches[0]
     message = query.message if isinstance(query.message, Message) else None
-    if not parts or parts[0] not in ("m", "p") or len(parts) < 3 or parts[1] != service.generation:
-        await _with_retries(lambda: query.answer(STALE_BUTTON, show_alert=False))
+    if match.group(1) != _service(context).generation:
+        return None
+    return query, message, match
+
+
+async def on_passage_button(update: Update, context: Context) -> None:
+    """ "Full passage [n]": the whole passage an excerpt came from."""
+    pressed = _button(update, context)
+    if pressed is None:
+        await on_stale_button(update, context)
         return
-    if parts[0] == "p" and len(parts) == 3 and parts[2].isdigit():
-        passage = await service.passage(int(parts[2]))
-        if passage is None or message is None:
-            await _with_retries(lambda: query.answer(STALE_BUTTON))
-            return
-        await _with_retries(query.answer)
-        await _reply(message, messages.passage_messages(passage))
+    query, message, match = pressed
+    passage = await _service(context).passage(int(match.group(2)))
+    if passage is None or message is None:
+        await answer_query(context, query, STALE_BUTTON)
         return
-    if parts[0] == "m" and len(parts) == 4 and parts[3].isdigit():
-        question = service.recall(parts[2])
-        if question is None or message is None:
-            await _with_retries(lambda: query.answer(STALE_BUTTON))
-            return
-        await _with_retries(query.answer)
-        answer = await service.answer(question, offset=int(parts[3]))
-        await _reply(message, messages.answer_messages(answer), _answer_buttons(service, answer))
+    await answer_query(context, query)
+    reply(context, message, messages.passage_messages(passage))
+
+
+async def on_more_button(update: Update, context: Context) -> None:
+    """ "More": the next citations of an answer."""
+    pressed = _button(update, context)
+    if pressed is None:
+        await on_stale_button(update, context)
         return
-    await _with_retries(lambda: query.answer(STALE_BUTTON))
+    query, message, match = pressed
+    service = _service(context)
+    question = service.recall(match.group(2))
+    offset = int(match.group(3))
+    if question is None or message is None or offset < 1:
+        await answer_query(context, query, STALE_BUTTON)
+        return
+    answer = await service.answer(question, offset=offset)
+    if not answer.citations:
+        await answer_query(context, query, STALE_BUTTON)
+        return
+    await answer_query(context, query)
+    reply(context, message, messages.answer_messages(answer), _answer_buttons(service, answer))
+
+
+async def on_sources_button(update: Update, context: Context) -> None:
+    """ "‹ Previous" and "Next ›" under /sources: turn the page in place."""
+    pressed = _button(update, context)
+    if pressed is None:
+        await on_stale_button(update, context)
+        return
+    query, message, match = pressed
+    pages = await _source_pages(context)
+    page = int(match.group(2))
+    if message is None or page >= len(pages):
+        await answer_query(context, query, STALE_BUTTON)
+        return
+    await answer_query(context, query)
+    markup = _page_buttons(_service(context).generation, page, len(pages))
+    context.bot_data.outbox.post(
+        message.chat_id,
+        kind_of(message.chat),
+        lambda: message.edit_text(pages[page], parse_mode=ParseMode.HTML, reply_markup=markup),
+        "page",
+    )
+
+
+async def on_stale_button(update: Update, context: Context) -> None:
+    """Buttons of an older index, and anything forged: a short notice."""
+    if update.callback_query is not None:
+        await answer_query(context, update.callback_query, STALE_BUTTON)
 
 
 # ---------------------------------------------------------------- sources, help, reindex
 
 
+async def _source_pages(context: Context) -> list[str]:
+    data = context.bot_data
+    service = data.service
+    generation = service.generation
+    if data.source_pages is None or data.source_pages[0] != generation:
+        index = service.index
+        pages = await asyncio.to_thread(
+            lambda: messages.sources_pages(index.sources(), len(index.skipped()))
+        )
+        data.source_pages = (generation, pages)
+    return data.source_pages[1]
+
+
+def _page_buttons(generation: str, page: int, pages: int) -> InlineKeyboardMarkup | None:
+    row = []
+    if page > 0:
+        row.append(InlineKeyboardButton("‹ Previous", callback_data=f"s:{generation}:{page - 1}"))
+    if page + 1 < pages:
+        row.append(InlineKeyboardButton("Next ›", callback_data=f"s:{generation}:{page + 1}"))
+    return InlineKeyboardMarkup([row]) if row else None
+
+
 async def on_sources(update: Update, context: Context) -> None:
-    """/sources: the indexed sources with dates and passage counts."""
+    """/sources: the indexed sources with dates and passage counts, one page at a time."""
     message = update.message
     if message is None:
         return
-    index = _service(context).index
-    await _reply(message, messages.sources_messages(index.sources(), len(index.skipped())))
+    pages = await _source_pages(context)
+    markup = _page_buttons(_service(context).generation, 0, len(pages))
+    reply(context, message, [pages[0]], markup)
 
 
 async def on_help(update: Update, context: Context) -> None:
@@ -377,72 +564,109 @@ async def on_help(update: Update, context: Context) -> None:
     text = messages.help_message(
         context.bot.username or "bot", len(service.index.sources()), example
     )
-    await _reply(message, [text])
+    reply(context, message, [text])
 
 
 async def on_reindex(update: Update, context: Context) -> None:
-    """/reindex: rebuild the index from the corpus folder; admins only."""
+    """/reindex [force]: rebuild the index from the corpus folder; admins only."""
     message = update.message
     user = update.effective_user
     if message is None or user is None:
         return
     if user.id not in _config(context).telegram.admin_ids:
         log.warning("refused /reindex from user id %s", user.id)
-        await _reply_plain(message, NOT_ADMIN)
+        reply_plain(context, message, NOT_ADMIN)
+        return
+    args = [a.casefold() for a in context.args or []]
+    if args not in ([], ["force"]):
+        reply_plain(context, message, REINDEX_USAGE)
         return
     service = _service(context)
     if service.reindexing:
-        await _reply_plain(message, BUSY)
+        reply_plain(context, message, BUSY)
         return
-    status = await _with_retries(lambda: message.reply_text(REINDEX_STARTED, do_quote=True))
+    outbox = context.bot_data.outbox
+    kind = kind_of(message.chat)
+    status = await outbox.send(
+        message.chat_id, kind, lambda: message.reply_text(REINDEX_STARTED, do_quote=True)
+    )
     progress: list[tuple[int, int]] = [(0, 0)]
 
     def on_progress(done: int, total: int) -> None:
         progress[0] = (done, total)  # read by the ticker on the event loop
 
-    ticker = asyncio.create_task(_report_progress(status, progress))
+    ticker = asyncio.create_task(
+        _report_progress(context, status, progress), name="reindex-progress"
+    )
     started = time.perf_counter()
     try:
-        outcome = await service.reindex(on_progress)
+        outcome = await service.reindex(on_progress, force=args == ["force"])
     except ReindexBusyError:
-        ticker.cancel()
-        await _reply_plain(message, BUSY)
-        return
-    except (SearchIndexError, OSError) as exc:
-        ticker.cancel()
+        final = messages.html_text(BUSY)
+    except SwapRefusedError as exc:
+        log.warning("reindex refused: %s", exc)
+        final = messages.reindex_failed(
+            f"Reindex refused: {exc}: send /reindex force to swap it in anyway; {STILL_SERVING}"
+        )
+    except SearchIndexError as exc:
         log.warning("reindex failed: %s", exc)
-        text = f"Reindex failed: {exc}\nStill answering from the previous index."
-        await _edit(status, messages.html_text(messages.trim(text, 3000)))
+        final = messages.reindex_failed(f"Reindex failed: {exc}; {STILL_SERVING}")
+    except Exception:
+        # The status must end in done or failed whatever went wrong; the log has the rest.
+        log.exception("reindex failed")
+        final = messages.reindex_failed(
+            f"Reindex failed: an unexpected error (details in the bot's log); {STILL_SERVING}"
+        )
+    else:
+        lines = report_lines(outcome.report, limit=10)
+        lines.append(f"Now serving {outcome.sources} source(s), {outcome.passages} passage(s).")
+        log.info("reindex by user id %s done in %.2f s", user.id, time.perf_counter() - started)
+        final = messages.reindex_report(lines)
+    finally:
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+    await _finish_status(context, message, status, final)
+
+
+async def _report_progress(
+    context: Context, status: Message | None, progress: list[tuple[int, int]]
+) -> None:
+    if status is None:
         return
-    ticker.cancel()
-    lines = report_lines(outcome.report, limit=10)
-    lines.append(f"Now serving {outcome.sources} source(s), {outcome.passages} passage(s).")
-    log.info("reindex by user id %s done in %.2f s", user.id, time.perf_counter() - started)
-    await _edit(status, messages.reindex_report(lines))
-
-
-async def _report_progress(status: Message, progress: list[tuple[int, int]]) -> None:
+    clock = context.bot_data.clock
+    outbox = context.bot_data.outbox
     shown = ""
     while True:
-        await asyncio.sleep(PROGRESS_INTERVAL_S)
+        await clock.sleep(PROGRESS_INTERVAL_S)
         done, total = progress[0]
-        text = (
-            f"Reindexing… {done}/{total} files"
-            if total
-            else "Reindexing… scanning the corpus folder."
-        )
-        if text != shown:
+        text = f"Reindexing… {done}/{total} files" if total else REINDEX_STARTED
+        if text != shown and outbox.backlog(status.chat_id) == 0:
             shown = text
-            try:
-                await status.edit_text(text)
-            except TelegramError as exc:  # progress is best effort; the result is sent anyway
-                log.debug("progress edit failed: %s", exc)
+            outbox.post(
+                status.chat_id,
+                kind_of(status.chat),
+                lambda text=text: status.edit_text(text),  # type: ignore[misc]
+                "progress",
+            )
 
 
-async def _edit(status: Message, html: str) -> None:
-    await _with_retries(
-        lambda: status.edit_text(html, parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW)
-    )
+async def _finish_status(
+    context: Context, message: Message, status: Message | None, html: str
+) -> None:
+    """Edit the status message to its final text, or send it anew if the edit fails."""
+    outbox = context.bot_data.outbox
+    kind = kind_of(message.chat)
+    if status is not None:
+        edited = await outbox.send(
+            status.chat_id,
+            kind,
+            lambda: status.edit_text(html, parse_mode=ParseMode.HTML),
+            "reindex result",
+        )
+        if edited is not None:
+            return
+    reply(context, message, [html])
 
 
 # ---------------------------------------------------------------- errors
@@ -451,14 +675,12 @@ async def _edit(status: Message, html: str) -> None:
 async def on_error(update: object, context: Context) -> None:
     """Log every unhandled error with its traceback and apologise to the user."""
     log.error("error while handling an update", exc_info=context.error)
-    if isinstance(update, Update):
-        if update.effective_message is not None and update.callback_query is None:
-            try:
-                await update.effective_message.reply_text(APOLOGY)
-            except TelegramError:
-                log.warning("could not send the apology")
-        elif update.callback_query is not None:
-            try:
-                await update.callback_query.answer(APOLOGY)
-            except TelegramError:
-                log.warning("could not answer the callback query")
+    if not isinstance(update, Update):
+        return
+    query = update.callback_query
+    if query is not None and query.id not in context.bot_data.answered:
+        await answer_query(context, query, APOLOGY)
+        return
+    message = update.effective_message
+    if message is not None and update.inline_query is None:
+        reply(context, message, [APOLOGY], html=False)

@@ -91,8 +91,6 @@ _LEMMA_LANGUAGES = {
 }
 # Word forms remembered per analyzer; cleared when this many are held.
 _FORMS_CACHE = 1 << 20
-# The possessive ending, as _word strips it from a token ("V&A's" is "V&A").
-_POSSESSIVE_RE = re.compile(r"(?<=[^\W_])'s(?![^\W_]|'[^\W_])")
 
 
 def fold(text: str) -> str:
@@ -176,11 +174,6 @@ class _MarkStripper(dict[int, int | None]):
 
 
 _WITHOUT_MARKS = _MarkStripper()
-
-
-def _without_possessives(folded: str) -> str:
-    """Folded text without possessive endings (the regex is slow; most text has none)."""
-    return _POSSESSIVE_RE.sub("", folded) if "'s" in folded else folded
 
 
 def _word(token: str) -> str:
@@ -270,11 +263,6 @@ class Analyzer:
             if lemma and _TOKEN_RE.fullmatch(lemma):
                 plain = strip_marks(lemma)
         return str(self._stemmer.stemWord(plain))
-
-    def words(self, text: str) -> list[str]:
-        """Normalised word and number tokens, stop words removed, not stemmed."""
-        text = _without_possessives(normalize(text))
-        return [w for w in _TOKEN_RE.findall(text) if w not in self.stopwords]
 
     def term_spans(self, text: str) -> list[tuple[int, int, str]]:
         """Each index term of a text with its character span in that text."""

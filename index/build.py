@@ -6,11 +6,16 @@ new segment; the passages of changed and removed files are marked deleted in the
 segments are merged now and then (merge_plan). Everything commits at once, after the new
 segment files are on disk: a crash at any moment leaves the previous index whole. A large
 build reads and analyzes files in worker processes, one per core.
+
+A build is refused, leaving the index as it was, when it would drop more than a given share
+of the sources (SwapRefusedError), when the corpus folder vanishes or is replaced while it
+runs (CorpusError), and when the index cannot be written (IndexWriteError, one line).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import os
 import secrets
@@ -29,7 +34,7 @@ from numpy.typing import NDArray
 from . import documents, segments
 from .analyzer import Analyzer
 from .documents import FileEntry, Skipped
-from .errors import CorpusError, ReindexBusyError
+from .errors import CorpusError, IndexWriteError, ReindexBusyError, SwapRefusedError
 from .places import Places
 from .reading import Analyzed, Readers, ReadTask, Unchanged
 from .segments import Segment, SegmentBuilder, SegmentFile
@@ -45,9 +50,14 @@ from .store import (
     fsync_file,
     remove_files,
     segment_folder,
+    unpack,
 )
+from .vectors import EmbeddingCounts, Passages, SqliteVectors, prune
 
 ProgressCallback = Callable[[int, int], None]
+# The build's embedding stage (vectors.EmbeddingStage): brings the vector store of the index
+# being built on the connection up to date with its live passages.
+EmbedStage = Callable[[sqlite3.Connection, Passages], EmbeddingCounts]
 
 # A build's new passages are written as segments of about this many rows (a question asks
 # each segment, so fewer is faster; a big build sorts one segment's postings at a time).
@@ -80,6 +90,12 @@ class BuildReport:
     undated_notes: tuple[tuple[str, str], ...] = ()
     # Unchanged files that were read only to confirm it: their size or time had changed.
     touched: int = 0
+    # Passage vectors computed by this build, and those kept or reused from stored ones.
+    embedded: int = 0
+    reused_vectors: int = 0
+    # "hybrid" when passage vectors were stored, else "bm25", and why not, in one line.
+    retrieval: str = "bm25"
+    retrieval_note: str = ""
 
 
 def build(
@@ -87,10 +103,36 @@ def build(
     db_path: Path,
     settings: IndexSettings,
     progress: ProgressCallback | None = None,
+    embed: EmbedStage | None = None,
+    *,
+    max_drop: float | None = None,
 ) -> BuildReport:
-    """Index the corpus into db_path: refresh the index there, or write a new one."""
+    """Index the corpus into db_path: refresh the index there, or write a new one.
+
+    A build that would leave more than max_drop (a share, 0-1) fewer sources than the index
+    holds is not committed (SwapRefusedError); None allows any drop. embed, when given, keeps
+    a vector for every live passage. In every failure the previous index is left as it was.
+    """
+    try:
+        return _build(corpus, db_path, settings, progress, embed, max_drop)
+    except (sqlite3.Error, OSError) as exc:
+        failure = _write_failure(exc, db_path)
+        if failure is None:
+            raise
+        raise failure from exc
+
+
+def _build(
+    corpus: Path,
+    db_path: Path,
+    settings: IndexSettings,
+    progress: ProgressCallback | None,
+    embed: EmbedStage | None,
+    max_drop: float | None,
+) -> BuildReport:
     started = time.perf_counter()
     entries, skipped = documents.scan(corpus)
+    job = _Job(corpus, settings, _identity(corpus), embed, max_drop)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     existing = check_index_file(db_path)  # a foreign file raises: it is never overwritten
     segment_folder(db_path).mkdir(exist_ok=True)
@@ -104,11 +146,12 @@ def build(
                 raise ReindexBusyError(
                     f"another build of {str(db_path)!r} is running; index again when it is done"
                 ) from None
-            report = _Build(conn, db_path, settings, corpus).run(entries, skipped, progress)
+            report = _Build(conn, db_path, job).run(entries, skipped, progress)
     else:
         # No index yet: built aside and moved in whole, so no half-built file is ever seen.
         tmp = db_path.with_name(f".{db_path.name}.building-{os.getpid()}-{threading.get_ident()}")
         remove_files([tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")])
+        fresh: _Build | None = None
         try:
             with closing(connect(tmp, create=True)) as conn:
                 # Texts are a few KB each: on 16 KB pages little of a page is left empty.
@@ -118,14 +161,31 @@ def build(
                 conn.execute("PRAGMA journal_mode = OFF")
                 conn.execute("PRAGMA synchronous = OFF")
                 conn.execute("BEGIN IMMEDIATE")
-                report = _Build(conn, db_path, settings, corpus).run(entries, skipped, progress)
+                fresh = _Build(conn, db_path, job)
+                report = fresh.run(entries, skipped, progress)
                 conn.execute("PRAGMA journal_mode = WAL")
             fsync_file(tmp)
             os.replace(tmp, db_path)
             fsync_dir(db_path.parent)
+        except BaseException:
+            if fresh is not None:  # its segment files belong to no index
+                remove_files(fresh.written)
+            raise
         finally:
             remove_files([tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")])
     return BuildReport(**{**report, "seconds": time.perf_counter() - started})
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a build is asked to do, beyond the files it finds."""
+
+    corpus: Path
+    settings: IndexSettings
+    # Device and inode of the corpus folder when the build began.
+    root: tuple[int, int] | None
+    embed: EmbedStage | None
+    max_drop: float | None
 
 
 # (path, id, size, modification time) of a file the index does not have.
@@ -150,14 +210,13 @@ class _Tally:
 class _Build:
     """One build, inside the write transaction of its connection."""
 
-    def __init__(
-        self, conn: sqlite3.Connection, db_path: Path, settings: IndexSettings, corpus: Path
-    ) -> None:
+    def __init__(self, conn: sqlite3.Connection, db_path: Path, job: _Job) -> None:
         self._conn = conn
         self._folder = segment_folder(db_path)
-        self._settings = settings
-        self._corpus = corpus
-        self._written: list[Path] = []
+        self._job = job
+        self._settings = job.settings
+        self._corpus = job.corpus
+        self.written: list[Path] = []
         self._obsolete: list[Path] = []
         self._opened: list[SegmentFile] = []  # segments of the old index, closed at the end
         # New sources and their texts, inserted a batch at a time.
@@ -176,7 +235,7 @@ class _Build:
         except BaseException:
             with suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")
-            remove_files(self._written)
+            remove_files(self.written)
             raise
         finally:
             for opened in self._opened:
@@ -189,6 +248,7 @@ class _Build:
     ) -> dict[str, Any]:
         conn = self._conn
         meta = self._meta()
+        previous = self._source_count()
         parts = self._parts(meta)
         if parts is None:
             self._reset()
@@ -236,8 +296,14 @@ class _Build:
                 self._settle(task.entry, prior if prior >= 0 else None, found, tally, builder)
             if progress is not None:
                 progress(len(entries), len(entries))
+        if _identity(self._corpus) != self._job.root:
+            raise CorpusError(
+                f"the corpus folder {str(self._corpus)!r} vanished or was replaced during the "
+                "build; the previous index is kept. Put the folder back and index again"
+            )
         if not tally.paths:
             raise CorpusError(_empty_corpus_message(self._corpus, skipped))
+        self._refuse_drop(previous, len(tally.paths))
         self._flush_sources()
         gone = [source_id for _, source_id, _, _ in old.values() if source_id not in tally.kept]
         for source_id in gone:
@@ -245,6 +311,7 @@ class _Build:
                 self._drop(source_id)
         listed = self._delete_rows(parts, gone)
         listed += builder.finish()
+        vectors = self._vectors(listed)
         passages = self._merge(listed)
         conn.execute("DELETE FROM skipped")
         conn.executemany(
@@ -265,7 +332,42 @@ class _Build:
             "undated": undated,
             "undated_notes": notes,
             "touched": tally.touched,
+            "embedded": vectors.embedded if vectors is not None else 0,
+            "reused_vectors": vectors.reused if vectors is not None else 0,
         }
+
+    def _source_count(self) -> int | None:
+        """How many sources the index holds before this build (of any format), if any."""
+        try:
+            (count,) = self._conn.execute("SELECT COUNT(*) FROM sources").fetchone()
+        except sqlite3.OperationalError:
+            return None  # a new, empty file
+        return int(count)
+
+    def _refuse_drop(self, previous: int | None, sources: int) -> None:
+        """Raise SwapRefusedError when the build would drop too many of the sources."""
+        max_drop = self._job.max_drop
+        if not previous or max_drop is None or previous - sources <= max_drop * previous:
+            return
+        raise SwapRefusedError(
+            f"the new index would hold {sources} source(s) instead of {previous} "
+            f"({(previous - sources) / previous:.0%} fewer, more than the "
+            f"{max_drop:.0%} allowed); the previous index is kept. If the sources "
+            "really went away, index again with force",
+            previous=previous,
+            built=sources,
+        )
+
+    def _vectors(self, listed: list[_Listed]) -> EmbeddingCounts | None:
+        """Run the embedding stage; without one, drop the stored vectors of deleted
+        passages (those of live passages stay for a later build with the model)."""
+        passages = _LivePassages(self._conn, listed)
+        if self._job.embed is not None:
+            return self._job.embed(self._conn, passages)
+        store = SqliteVectors(self._conn)
+        if store.model_id() is not None:
+            prune(store, passages.ids())
+        return None
 
     def _settle(
         self,
@@ -368,7 +470,9 @@ class _Build:
         for (name,) in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
         ).fetchall():
-            if name in TABLES or name in ("arrays", "passages"):  # formats 1-3 had those
+            # Formats 1-3 had arrays and passages; vectors are keyed by passage ids, which a
+            # new index gives anew.
+            if name in TABLES or name in ("arrays", "passages", "embeddings", "embedding_meta"):
                 if name == "segments":
                     self._obsolete.extend(
                         self._folder / str(f) for (f,) in conn.execute("SELECT file FROM segments")
@@ -493,7 +597,7 @@ class _Build:
         # The writer's process id leads the name: files of killed builds are recognised.
         name = f"{os.getpid()}-{secrets.token_hex(8)}.seg"
         path = self._folder / name
-        self._written.append(path)
+        self.written.append(path)
         segments.write(segment, path)
         return name
 
@@ -553,9 +657,69 @@ class _Listed:
             return self.source.table.source_ids
         return self.source.column("source_ids")
 
+    def column(self, name: str) -> NDArray[Any]:
+        """A column of the passage table, every row."""
+        if isinstance(self.source, Segment):
+            return np.asarray(getattr(self.source.table, name))
+        return self.source.column(name)
+
     def segment(self) -> Segment:
         """The whole segment."""
         return self.source if isinstance(self.source, Segment) else self.source.load()
+
+
+class _LivePassages:
+    """The live passages of the segments of a build, read for its embedding stage."""
+
+    def __init__(self, conn: sqlite3.Connection, listed: Sequence[_Listed]) -> None:
+        self._conn = conn
+        self._listed = listed
+        self._live: list[NDArray[np.bool_]] = []
+        self._ids: NDArray[np.int64] | None = None
+        self._table: tuple[NDArray[np.int64], ...] | None = None
+
+    def ids(self) -> NDArray[np.int64]:
+        """Every live passage id, ascending (segments hold ascending ids, in order)."""
+        if self._ids is None:
+            ids = []
+            for part in self._listed:
+                column = part.column("ids")
+                keep = np.ones(len(column), dtype=bool)
+                keep[part.deleted] = False
+                self._live.append(keep)
+                ids.append(column[keep])
+            self._ids = np.concatenate(ids).astype(np.int64) if ids else np.zeros(0, np.int64)
+        return self._ids
+
+    def texts(self, passage_ids: Sequence[int]) -> list[tuple[str, str]]:
+        """The title of its source and the text of each of some live passages (ascending)."""
+        ids = self.ids()
+        if self._table is None:
+            self._table = tuple(
+                np.concatenate(
+                    [
+                        part.column(name)[keep]
+                        for part, keep in zip(self._listed, self._live, strict=True)
+                    ]
+                    or [np.zeros(0, np.int64)]
+                ).astype(np.int64)
+                for name in ("source_ids", "starts", "ends")
+            )
+        source_ids, starts, ends = self._table
+        at = np.searchsorted(ids, np.asarray(passage_ids, dtype=np.int64))
+        out: list[tuple[str, str]] = []
+        current, title, content = -1, "", ""
+        for row in at.tolist():
+            source_id = int(source_ids[row])
+            if source_id != current:
+                title, data = self._conn.execute(
+                    "SELECT s.title, t.content FROM sources s JOIN texts t ON t.source_id = s.id"
+                    " WHERE s.id = ?",
+                    (source_id,),
+                ).fetchone()
+                current, content = source_id, unpack(data)
+            out.append((str(title), content[int(starts[row]) : int(ends[row])]))
+        return out
 
 
 class _SegmentWriter:
@@ -704,6 +868,64 @@ def _empty_corpus_message(corpus: Path, skipped: list[Skipped]) -> str:
         message += f" ({len(skipped)} file(s) skipped: {skipped[0].path}: {skipped[0].reason}"
         message += ", …)" if len(skipped) > 1 else ")"
     return message + "; add documents there and index again"
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Device and inode of a folder, to tell whether it is still the same one."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+# SQLite's primary result codes that mean the index file cannot be written.
+_SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN = 8, 10, 13, 14
+
+
+def _write_failure(exc: sqlite3.Error | OSError, db_path: Path) -> IndexWriteError | None:
+    """The index-wide failure behind a write error, as one line with the fix; else None."""
+    folder = str(db_path.parent)
+    full = IndexWriteError(
+        f"no space left on the index's disk ({folder}); free some space there and index again"
+    )
+    if isinstance(exc, sqlite3.Error):
+        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+        if code == _SQLITE_FULL:
+            return full
+        if code in (_SQLITE_READONLY, _SQLITE_CANTOPEN):
+            return IndexWriteError(
+                f"cannot write the index in {folder} ({exc}); make the folder writable or set "
+                "index.path to another folder, then index again"
+            )
+        if code == _SQLITE_IOERR:
+            return IndexWriteError(
+                f"the index's disk failed a write in {folder} ({exc}); check the disk, then "
+                "index again"
+            )
+        return None
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return full
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) and _index_file(exc, db_path):
+        return IndexWriteError(
+            f"cannot write the index in {folder} ({exc.strerror}); make the folder writable or "
+            "set index.path to another folder, then index again"
+        )
+    return None
+
+
+def _index_file(exc: OSError, db_path: Path) -> bool:
+    """Whether an OSError is about the index: its folder (or one above), its own files, its
+    segment files."""
+    if exc.filename is None:  # fsync and other calls on an open file of the build
+        return True
+    path = Path(os.fsdecode(exc.filename))
+    if db_path.parent.is_relative_to(path):
+        return True
+    if path.parent == segment_folder(db_path):
+        return True
+    names = (db_path.name, f".{db_path.name}")
+    return path.parent == db_path.parent and path.name.startswith(names)
 
 
 def _remove_abandoned(db_path: Path) -> None:

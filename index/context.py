@@ -26,16 +26,19 @@ class DocumentContext:
 
     def presence(
         self, rows: NDArray[np.intp], stems: frozenset[str]
-    ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-        """For each row: does it hold a stem, and, if not, does its context (title, lead
-        passage, previous passage) hold one?"""
+    ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
+        """For each row: does it hold a stem; if not, does its source's title; if not, does
+        its nearby context (lead passage, previous passage)?
+
+        A word of the title is about every passage of the source; a word nearby may be.
+        """
         n = len(rows)
         ordinals = self._ordinals[rows]
         lead = rows - ordinals
         after_first = ordinals > 0
         held = self._holds(stems, np.concatenate((rows, lead, rows[after_first] - 1)))
         direct = held[:n]
-        context = held[n : 2 * n].copy()
-        context[after_first] |= held[2 * n :]
-        context |= self._title_holds(stems, lead)
-        return direct, context & ~direct
+        nearby = held[n : 2 * n].copy()
+        nearby[after_first] |= held[2 * n :]
+        titled = self._title_holds(stems, lead) & ~direct
+        return direct, titled, nearby & ~direct & ~titled

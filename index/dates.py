@@ -88,12 +88,6 @@ class DateQuery:
     spans: tuple[Span, ...]
     label: str
 
-    def matches(self, date: dt.date | None) -> bool:
-        """Whether a source date falls in the range; an undated source never does."""
-        if date is None:
-            return self.start is None and self.end is None
-        return (self.start is None or date >= self.start) and (self.end is None or date < self.end)
-
     @property
     def has_range(self) -> bool:
         """Whether the question names dates (not only an order)."""

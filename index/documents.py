@@ -26,7 +26,6 @@ MAX_DEPTH = 64
 
 _HEADING_RE = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
 _LEADING_SPACE_RE = re.compile(r"\s*")
-_UNPRINTABLE_RE = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -172,10 +171,8 @@ def _entry(root: Path, rel: str, item: os.DirEntry[str]) -> FileEntry | Skipped 
 
 
 def _shown(rel: str) -> str:
-    """A path fit for a one-line report: control and direction marks made visible."""
-    if not rel:
-        return "."
-    return _UNPRINTABLE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", rel)
+    """A relative path as reported (the corpus folder itself is "."); reports escape it."""
+    return rel or "."
 
 
 def _why(exc: OSError) -> str:

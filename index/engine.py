@@ -171,6 +171,12 @@ class Engine(Protocol):
         """The score of every row for the stems (0 for deleted rows)."""
         ...
 
+    def scores_at(
+        self, stems: Sequence[str], rows: NDArray[np.integer[Any]]
+    ) -> NDArray[np.float64]:
+        """The score of each of some live rows for the stems, as top() gives it."""
+        ...
+
     def with_prefix(self, prefix: str) -> list[str]:
         """Indexed terms that start with prefix (some may be held by no live passage)."""
         ...
@@ -349,6 +355,17 @@ class SparseEngine(_Postings):
             scores += self._on(planned, rows)
         return _head(rows, scores, k)
 
+    def scores_at(
+        self, stems: Sequence[str], rows: NDArray[np.integer[Any]]
+    ) -> NDArray[np.float64]:
+        """The score of each of some live rows for the stems, as top() gives it (the terms
+        added in the same order)."""
+        asked = np.asarray(rows, dtype=np.int64)
+        out = np.zeros(len(asked))
+        for planned in self._plan(stems):
+            out += self._on(planned, asked)
+        return out
+
     def _on(self, planned: _Planned, rows: Rows) -> NDArray[np.float64]:
         """The term's score in each of some rows (ascending), 0 where it is absent."""
         out = np.zeros(len(rows))
@@ -397,6 +414,12 @@ class Bm25Engine(_Postings):
                 live += np.nan_to_num(self._bm25.get_scores([stem]), nan=0.0)
         out[self._scored] = live
         return out
+
+    def scores_at(
+        self, stems: Sequence[str], rows: NDArray[np.integer[Any]]
+    ) -> NDArray[np.float64]:
+        """The score of each of some live rows for the stems."""
+        return self.scores(stems)[np.asarray(rows, dtype=np.int64)]
 
     def top(
         self, stems: Sequence[str], k: int, allowed: Mask | None

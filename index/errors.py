@@ -29,3 +29,16 @@ class IndexCorruptError(SearchIndexError):
 
 class ReindexBusyError(SearchIndexError):
     """Another reindex is already running."""
+
+
+class IndexWriteError(SearchIndexError):
+    """The index file cannot be written (disk full, no permission); the previous one stays."""
+
+
+class SwapRefusedError(SearchIndexError):
+    """A new index would drop too many of the indexed sources; the previous one stays."""
+
+    def __init__(self, message: str, previous: int, built: int) -> None:
+        super().__init__(message)
+        self.previous = previous
+        self.built = built

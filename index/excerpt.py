@@ -26,6 +26,9 @@ TYPE_BONUS = 0.3
 # A sentence saying this many index terms the question lacks counts as fully new.
 NEW_TERMS_FOR_FULL_CREDIT = 6
 NEW_TERMS_BONUS = 0.1
+# A question word found in an earlier sentence of the passage counts this much: "The
+# minister arrived in Lima. She met the mayor." answers whom the minister met in Lima.
+EARLIER_SENTENCE_WEIGHT = 0.5
 
 _MONTHS = (
     r"january|february|march|april|may|june|july|august|september|october|november|december"
@@ -37,7 +40,11 @@ _NUMBER_WORDS = (
     r"|fifty|hundred|thousand|million|billion|trillion|dozen|half|percent|per\s+cent"
     r"|uno|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|cien|mil|millones|millón"
 )
-_CAPITALISED = r"\b[A-ZÁÉÍÓÚÑ][\w'’-]+"
+# A capitalised word that is not a day or a month.
+_CAPITALISED = (
+    rf"\b(?!(?i:{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b)"
+    r"[A-ZÁÉÍÓÚÑ][\w'’-]+"
+)
 _TYPE_PATTERNS: dict[AnswerType, re.Pattern[str]] = {
     AnswerType.QUANTITY: re.compile(rf"\d|[$€£¥%]|\b(?:{_NUMBER_WORDS})\b", re.I),
     AnswerType.DATE: re.compile(
@@ -162,12 +169,24 @@ def score_sentences(
     asked = frozenset().union(*(group for group, _ in terms))
     pattern = _TYPE_PATTERNS.get(kind)
     out: list[ScoredSentence] = []
+    earlier: set[str] = set()
     for para in textmod.paragraphs(source_text, *passage):
         for span in textmod.sentences(source_text, *para):
             sentence = source_text[span[0] : span[1]]
             stems = analyzer.term_set(sentence)
             share = sum(w for group, w in terms if not group.isdisjoint(stems)) / total
             score = share
+            if share > 0:
+                score += (
+                    EARLIER_SENTENCE_WEIGHT
+                    * sum(
+                        w
+                        for group, w in terms
+                        if group.isdisjoint(stems) and not group.isdisjoint(earlier)
+                    )
+                    / total
+                )
+            earlier |= stems
             if share > 0:
                 new = len(stems - asked)
                 score += NEW_TERMS_BONUS * min(1.0, new / NEW_TERMS_FOR_FULL_CREDIT)

@@ -55,14 +55,41 @@ _ANSWER_TYPES: tuple[tuple[re.Pattern[str], AnswerType], ...] = (
     (re.compile(r"\b(?:who|whom|whose|qui[eé]n(?:es)?)\b", re.I), AnswerType.PERSON),
     (
         re.compile(
-            r"\b(?:where|what\s+(?:country|city|place|town|region|state)|which\s+(?:country|"
-            r"city|place|town|region|state)|d[oó]nde)\b",
+            r"\b(?:where|(?:what|which)\s+(?:country|countries|city|cities|place|places|town"
+            r"|towns|region|regions|state|states)|d[oó]nde)\b",
             re.I,
         ),
         AnswerType.PLACE,
     ),
     (re.compile(r"\b(?:why|how\s+come|por\s+qu[eé])\b", re.I), AnswerType.REASON),
 )
+
+
+# How a question is put rather than what it is about: "how much", "what happened", "what
+# did they say", "is it going to". These words say what kind of answer is wanted; they are
+# not words an answer needs to hold. English and Spanish.
+_PHRASING = re.compile(
+    r"\bhow\s+(?:much|many|long|far|old|often|big|large)\b"
+    r"|\bwhat(?:'s|\s+is|\s+has|\s+had)?\s+(?:happen(?:ed|s|ing)?|going\s+on|new|up)\b"
+    r"|\b(?:going|gonna)\s+to\b"
+    r"|\bcu[aá]nt[oa]s?\b|\bqu[eé]\s+(?:pas[oó]|ha\s+pasado)\b",
+    re.I,
+)
+# Verbs of saying in a question that asks what was said: the answer says it in its own words
+# ("stated", "declared", "called for").
+_ASKS_WHAT_WAS_SAID = re.compile(r"^\W*(?:what|how|did|does|do|qu[eé])\b", re.I)
+_SAYING = re.compile(
+    r"\b(?:say|says|said|saying|tell|tells|told|think|thinks|thought|dijo|dice|dijeron)\b",
+    re.I,
+)
+
+
+def phrasing_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """Where the question's wording says how it is put, not what about."""
+    spans = [m.span() for m in _PHRASING.finditer(text)]
+    if _ASKS_WHAT_WAS_SAID.search(text):
+        spans.extend(m.span() for m in _SAYING.finditer(text))
+    return tuple(sorted(spans))
 
 
 class Vocabulary(Protocol):
@@ -144,9 +171,10 @@ class QuestionAnalyzer:
         """Read a question: its content words, dates and answer type."""
         when = datesmod.parse(text, newest)
         kind = answer_type(text)
+        asked = datesmod.remove(text, phrasing_spans(text))
         if when is None:
-            return Question(text, tuple(self.terms(text)), kind)
-        rest = datesmod.remove(text, when.spans)
+            return Question(text, tuple(self.terms(asked)), kind)
+        rest = datesmod.remove(asked, when.spans)
         terms = self.terms(rest, drop=datesmod.FILLER)
         dated = " ".join(text[s:e] for s, e in when.spans)
         date_terms = [t for t in self.terms(dated) if t.stems.isdisjoint(_stems(terms))]

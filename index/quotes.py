@@ -81,7 +81,9 @@ def find_quotes(index: Index, query: str, limit: int = 5) -> QuoteResult:
 
 
 def _phrase_quotes(index: Index, query: str, phrase: str, limit: int) -> QuoteResult:
-    result: SearchResult = index.search(phrase, limit=_CANDIDATES)
+    # The literal match below is the test here: a phrase is not a question, so the
+    # answerability threshold, fitted on questions, does not apply.
+    result: SearchResult = index.search(phrase, limit=_CANDIDATES, min_answerability=0.0)
     if not result.found:
         return QuoteResult(query, True, (), result.reason or NO_MATCH)
     folded_phrase, _ = fold_map(phrase)

@@ -15,19 +15,22 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from . import embedding
 from . import excerpt as excerptmod
 from .analyzer import Analyzer
 from .answerability import NOTHING, Decision, Evidence, Reason, decide
 from .context import DocumentContext
 from .dates import DateQuery
+from .embedding import Embedder
 from .engine import ENGINES, Engine, open_engine
-from .errors import ConfigurationError
+from .errors import ConfigurationError, IndexIncompatibleError
 from .places import Places
 from .question import AnswerType, QueryTerm, Question, QuestionAnalyzer, near_terms
 from .ranking import Ranked, RankingSettings, rank
-from .retrieval import Bm25Retriever, Retriever
+from .retrieval import Bm25Retriever, DenseRetriever, HybridRetriever, Mode, Retriever
 from .segments import PassageTable
 from .store import IndexSettings, Source, Store
+from .vectors import SqliteVectors
 from .weights import Informativeness
 
 
@@ -40,7 +43,7 @@ class SearchSettings:
     excerpt_chars: int = 400
     # How likely an answer must be (the calibrated answerability model's probability,
     # see answerability.py) for the question to be answered.
-    min_answerability: float = 0.48
+    min_answerability: float = 0.486
     # A passage is cited only when it holds this share of the best passage's coverage.
     min_hit_ratio: float = 0.5
     # Scorer: "rank-bm25", "sparse" (same scores, built for large corpora) or "auto" by size.
@@ -49,17 +52,31 @@ class SearchSettings:
     context_weight: float = 0.5
     # Weight of the covered share of the question beside the normalised retriever score.
     coverage_weight: float = 1.0
+    # The embedding model: embedding.BUNDLED, a model folder, a Hugging Face id, or "" for
+    # BM25 only. Without the semantic extra the index answers with BM25 only.
+    embedding_model: str = embedding.BUNDLED
+    # "hybrid" (BM25 and embeddings, BM25 alone when there are no embeddings), "dense"
+    # (embeddings alone, for measuring) or "bm25".
+    retrieval: str = Mode.HYBRID
+    # Share of the embeddings' score in the fused score: measured with bench/fusion.py on
+    # the tuning splits, with coverage_weight (BENCHMARKS.md, "Hybrid retrieval").
+    dense_weight: float = 0.95
 
-    @property
-    def ranking(self) -> RankingSettings:
-        """The settings of the ranking stage."""
-        return RankingSettings(self.context_weight, self.coverage_weight)
+    def ranking(self, mode: Mode = Mode.BM25) -> RankingSettings:
+        """The settings of the ranking stage for the retrieval mode in use."""
+        # Embeddings alone keep their own order: that mode measures them unaided.
+        coverage = 0.0 if mode == Mode.DENSE else self.coverage_weight
+        return RankingSettings(self.context_weight, coverage)
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise ConfigurationError(
                 f"retrieval.engine: unknown engine {self.engine!r}; use one of: "
                 + ", ".join(ENGINES)
+            )
+        if self.retrieval not in tuple(Mode):
+            raise ConfigurationError(
+                f"retrieval.mode: unknown mode {self.retrieval!r}; use one of: " + ", ".join(Mode)
             )
         checks = {
             "retrieval.k1": self.k1 >= 0,
@@ -69,6 +86,7 @@ class SearchSettings:
             "retrieval.min_hit_ratio": 0 <= self.min_hit_ratio <= 1,
             "retrieval.context_weight": 0 <= self.context_weight <= 1,
             "retrieval.coverage_weight": self.coverage_weight >= 0,
+            "retrieval.dense_weight": 0 <= self.dense_weight <= 1,
         }
         for key, ok in checks.items():
             if not ok:
@@ -109,6 +127,8 @@ class SearchResult:
     # What the answerability decision was made from; its confidence is compared with
     # min_answerability.
     evidence: Evidence = NOTHING
+    # Which retrieval answered: "hybrid", "dense" or "bm25".
+    retrieval: str = Mode.BM25
 
     @property
     def confidence(self) -> float:
@@ -138,7 +158,13 @@ CANDIDATES = 100
 class Index:
     """A built index opened for questions."""
 
-    def __init__(self, store: Store, settings: IndexSettings, search: SearchSettings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: IndexSettings,
+        search: SearchSettings,
+        embedder: Embedder | None = None,
+    ) -> None:
         self._store = store
         self.settings = settings
         self.search_settings = search
@@ -156,7 +182,18 @@ class Index:
             store.parts, store.vocabulary, search.engine, k1=search.k1, b=search.b
         )
         self._live = self._engine.live
-        self._retriever: Retriever = Bm25Retriever(self._engine, self._passage_ids)
+        bm25 = Bm25Retriever(self._engine, self._passage_ids)
+        self._retriever: Retriever = bm25
+        self.retrieval, self.retrieval_note = Mode.BM25, ""
+        if search.retrieval != Mode.BM25:
+            dense = self._dense(store, search, embedder)
+            if dense is not None:
+                self.retrieval = Mode(search.retrieval)
+                self._retriever = dense
+                if self.retrieval == Mode.HYBRID:
+                    self._retriever = HybridRetriever(
+                        bm25, dense, self._passage_ids, search.dense_weight
+                    )
         self._context = DocumentContext(
             self._ordinals, self._engine.holds, self._engine.title_holds
         )
@@ -173,16 +210,61 @@ class Index:
         self._source_cache: dict[int, Source] = {}
         self.newest: dt.date | None = store.newest
 
+    def _dense(
+        self, store: Store, search: SearchSettings, embedder: Embedder | None
+    ) -> DenseRetriever | None:
+        """The dense retriever over the stored vectors, or None (and why, in retrieval_note)."""
+        if embedder is None:
+            embedder, self.retrieval_note = embedding.load(search.embedding_model)
+            if embedder is None:
+                return None
+        with store.cursor() as cur:
+            vectors = SqliteVectors(cur)
+            stored = vectors.model_id()
+            if stored != embedder.model_id:
+                self.retrieval_note = (
+                    f"the index holds no vectors of {embedder.name}; "
+                    "run `python -m bot index` to compute them"
+                )
+                return None
+            try:
+                ids, matrix = vectors.load()
+            except ValueError as exc:
+                raise IndexIncompatibleError(
+                    f"the vectors in {str(store.path)!r} are damaged ({exc}); "
+                    "run `python -m bot index` to rebuild them"
+                ) from None
+        # Builds keep a vector for every live passage, and only for those; an index last
+        # built without the model lacks some.
+        rows = np.flatnonzero(self._live).astype(np.intp)
+        live = self._passage_ids[rows]
+        if not np.array_equal(ids, live):
+            at = np.searchsorted(ids, live)
+            at[at >= len(ids)] = 0
+            lacking = int(np.count_nonzero(ids[at] != live)) if len(ids) else len(live)
+            if lacking:
+                self.retrieval_note = (
+                    f"the index lacks vectors of {embedder.name} for {lacking} passage(s); "
+                    "run `python -m bot index` to compute them"
+                )
+                return None
+            matrix = matrix[at]
+        return DenseRetriever(embedder, self._passage_ids, matrix, rows)
+
     @classmethod
     def open(
         cls,
         db_path: Path,
         settings: IndexSettings | None = None,
         search: SearchSettings | None = None,
+        embedder: Embedder | None = None,
     ) -> Index:
-        """Open the index file at db_path; raises when it is missing or unusable."""
+        """Open the index file at db_path; raises when it is missing or unusable.
+
+        embedder (optional) is the already loaded model of search.embedding_model.
+        """
         settings = settings or IndexSettings()
-        return cls(Store(db_path, settings), settings, search or SearchSettings())
+        return cls(Store(db_path, settings), settings, search or SearchSettings(), embedder)
 
     def close(self) -> None:
         """Release the database connection."""
@@ -275,7 +357,7 @@ class Index:
                 return self._browse(asked, allowed, limit, offset)
             return self._not_found(asked, Decision(False, NOTHING, Reason.NO_TERMS))
         matched = [t for t in terms if t.df > 0]
-        ranked = self._ranked(terms, max(CANDIDATES, offset + limit), allowed)
+        ranked = self._ranked(question, terms, max(CANDIDATES, offset + limit), allowed)
         decision = decide(terms, ranked, threshold)
         if not decision.found:
             if allowed is not None and not len(ranked):
@@ -289,15 +371,32 @@ class Index:
         page = keep[offset : offset + limit]
         hits = tuple(self._hit(ranked, int(i), matched, asked.answer_type) for i in page)
         return SearchResult(
-            question, tuple(terms), True, None, (), hits, len(keep), offset, when, decision.evidence
+            question,
+            tuple(terms),
+            True,
+            None,
+            (),
+            hits,
+            len(keep),
+            offset,
+            when,
+            decision.evidence,
+            self.retrieval,
         )
 
     def _ranked(
-        self, terms: Sequence[QueryTerm], k: int, allowed: NDArray[np.bool_] | None
+        self,
+        question: str,
+        terms: Sequence[QueryTerm],
+        k: int,
+        allowed: NDArray[np.bool_] | None,
     ) -> Ranked:
         """Candidates from the retriever, ranked; one column per question term."""
         matched = [t for t in terms if t.df > 0]
-        found = self._retriever.candidates(matched, k, allowed) if matched else None
+        # Embeddings need no shared word: a paraphrase still finds its passage.
+        found = None
+        if matched or self.retrieval != Mode.BM25:
+            found = self._retriever.candidates(question, matched, k, allowed)
         ids = found.ids if found is not None else np.zeros(0, dtype=np.int64)
         rows = np.searchsorted(self._passage_ids, ids).astype(np.intp)
         return rank(
@@ -306,7 +405,8 @@ class Index:
             rows,
             found.scores if found is not None else np.zeros(0),
             self._context,
-            self.search_settings.ranking,
+            self.search_settings.ranking(self.retrieval),
+            found.similarity if found is not None else None,
         )
 
     def _by_date(self, ranked: Ranked, keep: NDArray[np.intp], order: str) -> NDArray[np.intp]:
@@ -330,6 +430,7 @@ class Index:
             0,
             asked.dates,
             decision.evidence,
+            self.retrieval,
         )
 
     def _in_range(self, when: DateQuery) -> NDArray[np.bool_]:
@@ -356,7 +457,18 @@ class Index:
         hits = tuple(self._lead_hit(row) for row in page)
         found = bool(len(leads))
         reason = None if found else Reason.NO_DATE_MATCH
-        return SearchResult(asked.text, (), found, reason, (), hits, len(leads), offset, when)
+        return SearchResult(
+            asked.text,
+            (),
+            found,
+            reason,
+            (),
+            hits,
+            len(leads),
+            offset,
+            when,
+            retrieval=self.retrieval,
+        )
 
     def _row(self, passage_id: int) -> int | None:
         # Passage ids ascend with the rows (checked when the index is loaded).

@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import zlib
 from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import AbstractContextManager, closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,11 +144,20 @@ def connect(db_path: Path, create: bool = False) -> sqlite3.Connection:
     return sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
 
 
+# SQLite's primary result codes that say the file could not be opened or read (its folder
+# is read-only, the disk failed): not that it is another kind of file.
+_SQLITE_IOERR, _SQLITE_CANTOPEN = 10, 14
+
+
 def read_meta(conn: sqlite3.Connection, db_path: Path) -> dict[str, str]:
-    """The index's metadata; raises when the file is not an index of this program."""
+    """The index's metadata; raises IndexCorruptError when the file is not an index of this
+    program, and the sqlite3 error itself when the file cannot be opened or read."""
     try:
         rows = conn.execute("SELECT key, value FROM meta").fetchall()
     except sqlite3.DatabaseError as exc:
+        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+        if code in (_SQLITE_IOERR, _SQLITE_CANTOPEN):
+            raise
         raise IndexCorruptError(_foreign_message(db_path, str(exc))) from None
     meta = {str(k): str(v) for k, v in rows}
     if meta.get("application") != APPLICATION:
@@ -222,7 +231,13 @@ class Store:
         """Begin the read transaction that pins the snapshot, and open its segments."""
         for attempt in range(_OPEN_ATTEMPTS):
             self._conn.execute("BEGIN")
-            meta = read_meta(self._conn, self.path)
+            try:
+                meta = read_meta(self._conn, self.path)
+            except sqlite3.OperationalError as exc:
+                raise IndexCorruptError(
+                    f"cannot open the index at {str(self.path)!r} ({exc}); check that its "
+                    "folder can be read and written, then try again"
+                ) from None
             if meta.get("fingerprint") != settings.fingerprint_json():
                 raise IndexIncompatibleError(
                     f"the index at {str(self.path)!r} was built with other settings or an "
@@ -252,6 +267,10 @@ class Store:
             self._conn.close()
         for part in self.parts:
             part.segment.close()
+
+    def cursor(self) -> AbstractContextManager[sqlite3.Cursor]:
+        """A cursor on the store's snapshot, under its lock (for the vector store)."""
+        return self._cursor()
 
     @contextmanager
     def _cursor(self) -> Iterator[sqlite3.Cursor]:

@@ -8,16 +8,17 @@ import shutil
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from telegram.ext import Application
 
 from bot import service as service_module
-from bot.config import Config, SourcesConfig, TelegramConfig
-from bot.telegram_app import ALLOWED_UPDATES, build_application
+from bot.config import Config, DeliveryConfig, LimitsConfig, SourcesConfig, TelegramConfig
+from bot.delivery import Clock
+from bot.telegram_app import ALLOWED_UPDATES, BotApplication, build_application
+from index import SearchSettings
 from tests import fake_bot_api as api
 from tests.conftest import SEEDS
 from tests.telegram_html import check
@@ -26,21 +27,33 @@ TOKEN = "123456:TEST-token-that-must-never-be-logged"
 ADMIN = 4242
 BOT = f"@{api.BOT_USERNAME}"
 
+# Telegram's pace would make every test wait: the tests that are about pacing set it back
+# (with a clock they move by hand); all others send as fast as the stand-in server takes.
+FAST = DeliveryConfig(
+    per_chat_per_second=10_000, per_group_per_minute=100_000, overall_per_second=100_000
+)
+# Likewise, question limits are off unless a test is about them.
+UNLIMITED = LimitsConfig(user_questions=0, chat_questions=0)
+
 
 @dataclass
 class Env:
     server: api.FakeBotApi
-    app: Application  # type: ignore[type-arg]
+    app: BotApplication
     config: Config
     corpus: Path
 
 
 @asynccontextmanager
 async def started(
-    app: Application,  # type: ignore[type-arg]
+    app: BotApplication,
     webhook: dict[str, Any] | None = None,
+    server: api.FakeBotApi | None = None,
 ) -> AsyncIterator[None]:
-    """Run the application as run_polling or run_webhook would, inside the caller's loop."""
+    """Run the application as run_polling or run_webhook would, inside the caller's loop.
+
+    With the stand-in server given, its long polls are answered at once when stopping.
+    """
     await app.initialize()
     assert app.post_init is not None
     assert app.updater is not None
@@ -55,8 +68,12 @@ async def started(
     try:
         yield
     finally:
+        if server is not None:
+            await server.release_polls()
         await app.updater.stop()
         await app.stop()
+        assert app.post_stop is not None
+        await app.post_stop(app)
         await app.shutdown()
         assert app.post_shutdown is not None
         await app.post_shutdown(app)
@@ -67,15 +84,23 @@ async def running_bot(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
     sources: SourcesConfig | None = None,
+    clock: Clock | None = None,
+    config: dict[str, Any] | None = None,
+    search: SearchSettings | None = None,
     **telegram: Any,
 ) -> AsyncIterator[Env]:
-    """Start the bot against a fresh stand-in server; on exit check every message it sent."""
+    """Start the bot against a fresh stand-in server; on exit check every message it sent.
+
+    config overrides fields of Config (access, limits, delivery, …); telegram those of
+    TelegramConfig.
+    """
     caplog.set_level(logging.DEBUG)
     server = api.FakeBotApi(TOKEN)
     await server.start()
     corpus = tmp_path / "corpus"
-    shutil.copytree(SEEDS, corpus)
-    config = Config(
+    # A second run in the same folder is a restart: same corpus, index and feedback store.
+    shutil.copytree(SEEDS, corpus, dirs_exist_ok=True)
+    settings = Config(
         corpus=corpus,
         index_path=tmp_path / "index.sqlite",
         telegram=TelegramConfig(
@@ -85,11 +110,17 @@ async def running_bot(
             **telegram,
         ),
         sources=sources or SourcesConfig(),
+        delivery=FAST,
+        limits=UNLIMITED,
+        # BM25 only unless asked: these tests are about the Telegram path, and embedding
+        # the seeds for each of them would make the suite several times slower.
+        search=search or SearchSettings(embedding_model=""),
     )
-    app = build_application(config)
+    settings = replace(settings, **(config or {}))
+    app = build_application(settings, clock)
     try:
-        async with started(app):
-            yield Env(server, app, config, corpus)
+        async with started(app, server=server):
+            yield Env(server, app, settings, corpus)
     finally:
         await server.stop()
     assert server.rejected == [], server.rejected
@@ -127,13 +158,14 @@ class PausedBuild:
     def __init__(self) -> None:
         self.reached = threading.Event()
         self.release = threading.Event()
+        self.at = 0  # pause when this many files are done (0: at the first report)
 
     async def wait_until_reached(self) -> None:
         """Wait until the build is paused mid-way."""
         assert await asyncio.to_thread(self.reached.wait, 120), "the build never started"
 
     def gate(self, done: int, total: int) -> None:
-        if total and not self.reached.is_set():
+        if total and done >= self.at and not self.reached.is_set():
             self.reached.set()
             self.release.wait()
 
@@ -141,12 +173,12 @@ class PausedBuild:
         """Route the bot's reindex builds through the gate."""
         real_build = service_module.build
 
-        def build(config: Config, progress: Any = None) -> Any:
+        def build(config: Config, progress: Any = None, *, force: bool = False) -> Any:
             def gated(done: int, total: int) -> None:
                 if progress is not None:
                     progress(done, total)
                 self.gate(done, total)
 
-            return real_build(config, gated)
+            return real_build(config, gated, force=force)
 
         monkeypatch.setattr(service_module, "build", build)

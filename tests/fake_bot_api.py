@@ -27,6 +27,8 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    # What the server answered with ok: true (the sent Message for sendMessage).
+    result: Any = None
 
 
 @dataclass
@@ -38,9 +40,10 @@ class Fault:
     body: dict[str, Any] | None = None
     delay: float = 0.0
     drop: bool = False
+    chat_id: int | None = None  # only calls for this chat meet the fault
 
     @classmethod
-    def flood(cls, method: str, retry_after: int = 1) -> Fault:
+    def flood(cls, method: str, retry_after: int = 1, chat_id: int | None = None) -> Fault:
         """Telegram's flood-control answer: 429 with parameters.retry_after."""
         return cls(
             method,
@@ -51,6 +54,13 @@ class Fault:
                 "description": f"Too Many Requests: retry after {retry_after}",
                 "parameters": {"retry_after": retry_after},
             },
+            chat_id=chat_id,
+        )
+
+    def meets(self, call: Call) -> bool:
+        """Whether this fault is for the call."""
+        return self.method == call.method and (
+            self.chat_id is None or call.params.get("chat_id") == self.chat_id
         )
 
 
@@ -64,10 +74,16 @@ class FakeBotApi:
         # Calls that met a scripted fault (an error answer, a dropped connection).
         self.failed: list[Call] = []
         self.faults: list[Fault] = []
+        # Chats that blocked the bot (or removed it): sending there is refused with 403.
+        self.blocked: set[int] = set()
+        self.blocked_calls: list[Call] = []
+        # Messages that exist, by (chat id, message id): their text and buttons.
+        self.messages: dict[tuple[int, int], tuple[str, Any]] = {}
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._changed = asyncio.Condition()
+        self._closing = False
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self.confirmed_offset = 0
@@ -87,10 +103,16 @@ class FakeBotApi:
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.base_url = f"http://127.0.0.1:{port}/bot"
 
-    async def stop(self) -> None:
-        """Stop serving."""
+    async def release_polls(self) -> None:
+        """Answer every long poll at once from now on, so that the bot can stop without
+        waiting for its poll's timeout."""
+        self._closing = True
         async with self._changed:
             self._changed.notify_all()
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        await self.release_polls()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -100,8 +122,16 @@ class FakeBotApi:
         """Queue an update for getUpdates; returns its update_id."""
         update_id = next(self._update_ids)
         self._updates.append({"update_id": update_id, **update})
+        for message in (update.get("message"), update.get("callback_query", {}).get("message")):
+            if message:
+                key = (message["chat"]["id"], message["message_id"])
+                self.messages[key] = (message.get("text", ""), message.get("reply_markup"))
         asyncio.get_running_loop().create_task(self._notify())
         return update_id
+
+    def delete_message(self, chat_id: int, message_id: int) -> None:
+        """Delete a message, as a user or a moderation bot would."""
+        del self.messages[(chat_id, message_id)]
 
     async def _notify(self) -> None:
         async with self._changed:
@@ -160,7 +190,7 @@ class FakeBotApi:
         method = request.match_info["method"]
         params = await _params(request)
         call = Call(method, params)
-        fault = next((f for f in self.faults if f.method == method), None)
+        fault = next((f for f in self.faults if f.meets(call)), None)
         if fault is not None:
             self.faults.remove(fault)
             self.calls.append(call)
@@ -181,6 +211,16 @@ class FakeBotApi:
         if method != "getUpdates":
             self.calls.append(call)
             await self._notify()
+        if params.get("chat_id") in self.blocked and method != "getUpdates":
+            self.blocked_calls.append(call)
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 403,
+                    "description": "Forbidden: bot was blocked by the user",
+                },
+                status=403,
+            )
         try:
             result = await self._dispatch(method, params)
         except _ApiError as exc:
@@ -189,6 +229,7 @@ class FakeBotApi:
                 {"ok": False, "error_code": exc.code, "description": exc.description},
                 status=exc.code,
             )
+        call.result = result
         return web.json_response({"ok": True, "result": result})
 
     async def _dispatch(self, method: str, p: dict[str, Any]) -> Any:
@@ -229,12 +270,44 @@ class FakeBotApi:
         if method == "sendMessage":
             self._check_text(p.get("text", ""), p.get("parse_mode"))
             self._check_markup(p.get("reply_markup"))
+            self._check_reply(p)
             return self._message(p)
         if method == "editMessageText":
             self._check_text(p.get("text", ""), p.get("parse_mode"))
             self._check_markup(p.get("reply_markup"))
-            return self._message(p, message_id=int(p.get("message_id", 0)))
+            key = (int(p.get("chat_id", 0)), int(p.get("message_id", 0)))
+            if key not in self.messages:
+                raise _ApiError(400, "Bad Request: message to edit not found")
+            shown = _visible(p.get("text", ""), p.get("parse_mode"))
+            if self.messages[key] == (shown, p.get("reply_markup")):
+                raise _ApiError(400, "Bad Request: message is not modified")
+            return self._message(p, message_id=key[1])
+        if method == "editMessageReplyMarkup":
+            self._check_markup(p.get("reply_markup"))
+            key = (int(p.get("chat_id", 0)), int(p.get("message_id", 0)))
+            if key not in self.messages:
+                raise _ApiError(400, "Bad Request: message to edit not found")
+            text, markup = self.messages[key]
+            if markup == p.get("reply_markup"):
+                raise _ApiError(400, "Bad Request: message is not modified")
+            return self._message({**p, "text": text}, message_id=key[1])
+        if method == "deleteMessage":
+            key = (int(p.get("chat_id", 0)), int(p.get("message_id", 0)))
+            if self.messages.pop(key, None) is None:
+                raise _ApiError(400, "Bad Request: message to delete not found")
+            return True
         raise _ApiError(404, "Not Found: method not found")
+
+    def _check_reply(self, p: dict[str, Any]) -> None:
+        """A reply to a message that no longer exists fails, unless told to send anyway."""
+        reply = p.get("reply_parameters") or {}
+        if "reply_to_message_id" in p:
+            reply = {"message_id": p["reply_to_message_id"], **p}
+        if not reply:
+            return
+        key = (int(reply.get("chat_id", p.get("chat_id", 0))), int(reply["message_id"]))
+        if key not in self.messages and not reply.get("allow_sending_without_reply"):
+            raise _ApiError(400, "Bad Request: message to be replied not found")
 
     async def _get_updates(self, p: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(p.get("offset", 0) or 0)
@@ -245,6 +318,8 @@ class FakeBotApi:
         deadline = time.monotonic() + timeout
         while not self._updates:
             remaining = deadline - time.monotonic()
+            if self._closing:
+                return []
             if remaining <= 0:
                 return []
             async with self._changed:
@@ -269,7 +344,12 @@ class FakeBotApi:
     def _check_markup(self, markup: Any) -> None:
         if not markup:
             return
-        for row in markup.get("inline_keyboard", []):
+        rows = markup.get("inline_keyboard", [])
+        if sum(len(row) for row in rows) > 100:
+            raise _ApiError(400, "Bad Request: too many buttons")
+        for row in rows:
+            if len(row) > 8:
+                raise _ApiError(400, "Bad Request: too many buttons in a row")
             for button in row:
                 data = button.get("callback_data")
                 if data is not None and not 1 <= len(data.encode()) <= 64:
@@ -302,6 +382,7 @@ class FakeBotApi:
         }
         if p.get("reply_markup"):
             message["reply_markup"] = p["reply_markup"]
+        self.messages[(chat_id, message["message_id"])] = (message["text"], p.get("reply_markup"))
         return message
 
 

@@ -39,10 +39,21 @@ def test_ask_json_is_exactly_one_object(tmp_path: Path, capsys: pytest.CaptureFi
     code, out, _ = run(capsys, "ask", "--json", "--corpus", str(SEEDS), "--db", str(db), "jaguar")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"question", "found", "answer", "citations"}
+    assert set(data) == {
+        "question",
+        "found",
+        "answerability",
+        "answer",
+        "retrieval",
+        "citations",
+    }
+    assert data["retrieval"] == "hybrid"
     assert data["found"] is True
+    assert 0 < data["answerability"] <= 1
     first = data["citations"][0]
-    assert set(first) >= {"n", "title", "date", "source", "excerpt", "score"}
+    assert set(first) >= {"n", "title", "date", "source", "excerpt", "answer_span", "score"}
+    start, end = first["answer_span"]
+    assert 0 <= start < end <= len(first["excerpt"])
     assert first["n"] == 1
     assert first["date"] == "2026-01-07"
     assert "jaguar" in first["excerpt"]
@@ -190,3 +201,27 @@ def test_run_without_token_says_how_to_set_it(
     assert "TELEGRAM_BOT_TOKEN" in err
     assert "works without one" in err
     assert err.count("\n") == 1
+
+
+def test_file_names_with_line_breaks_and_direction_marks_stay_on_their_line(
+    tmp_path: Path, write_corpus: WriteCorpus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = write_corpus(
+        {
+            "two\nlines.txt": "Tides rose over the pier at dawn.",
+            "evil\u202etxt.md": "The harbour cranes were counted twice.",
+            "bad\r\n.txt": b"\xff\xfe\xfa",
+        }
+    )
+    db = str(tmp_path / "i.sqlite")
+    code, out, _ = run(capsys, "index", "--corpus", str(corpus), "--db", db)
+    assert code == 0
+    assert any(line.startswith("  skipped: bad\\x0d\\x0a.txt: ") for line in out.splitlines())
+    assert "  added: two\\x0alines.txt" in out.splitlines()
+    assert "  added: evil\\u202etxt.md" in out.splitlines()
+    code, out, _ = run(capsys, "sources", "--corpus", str(corpus), "--db", db)
+    lines = out.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("evil\\u202etxt.md\tundated\t1 passage(s)\t")
+    assert lines[1].startswith("two\\x0alines.txt\tundated\t")
+    assert lines[2].startswith("bad\\x0d\\x0a.txt\tskipped: ")

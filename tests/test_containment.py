@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.answer import ask
+from bot.corpus import report_lines
 from index import Index, IndexSettings, build_index
 from index.documents import MAX_DEPTH, Skipped, parse
 from index.readers.metadata import MAX_FRONT_MATTER_BYTES, MAX_YAML_ALIASES
@@ -143,4 +144,7 @@ def test_names_with_line_breaks_and_direction_marks_stay_on_one_line(
     tmp_path: Path, write_corpus: WriteCorpus
 ) -> None:
     corpus = write_corpus({"good.md": GOOD, "bad\nname\u202e.md": ""})
-    assert reasons(corpus, tmp_path) == {"bad\\u000aname\\u202e.md": "empty file"}
+    # The index keeps the real name; the report shows it escaped, on one line.
+    assert reasons(corpus, tmp_path) == {"bad\nname\u202e.md": "empty file"}
+    report = build_index(corpus, tmp_path / "i.sqlite", IndexSettings())
+    assert "  skipped: bad\\x0aname\\u202e.md: empty file" in report_lines(report)

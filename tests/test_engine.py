@@ -12,7 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot import config as configmod
-from index import Index, SearchSettings
+from index import Index, QueryTerm, SearchSettings
 from index import segments as segmentsmod
 from index.build import MAX_MERGE_ROWS, MAX_SEGMENTS, merge_plan
 from index.engine import (
@@ -24,6 +24,7 @@ from index.engine import (
     SparseEngine,
     open_engine,
 )
+from index.retrieval import Bm25Retriever
 from index.segments import BLOCK_ROWS, Segment, SegmentBuilder
 
 VOCAB = ["river", "flood", "valley", "rescue", "harvest", "drought", "wheat", "rice"]
@@ -282,6 +283,32 @@ def test_merge_plan_keeps_few_segments_under_one_file_reindexes() -> None:
         assert live[0] == MAX_MERGE_ROWS  # a full segment is never rewritten for a merge
     # Each new row was rewritten a few times, not once per later reindex.
     assert rewritten < 2000 * 10 * 16
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    docs=docs_strategy,
+    query=query_strategy,
+    k=st.integers(1, 30),
+    deleted=st.sets(st.integers(0, 24), max_size=8),
+)
+def test_bm25_candidates_are_the_head_of_a_full_sort(
+    docs: list[list[str]], query: list[str], k: int, deleted: set[int]
+) -> None:
+    parts, vocabulary = parts_of(docs, [len(docs) // 2], deleted)
+    engine = SparseEngine(parts, vocabulary)
+    ids = np.arange(100, 100 + len(docs), dtype=np.int64)
+    terms = [QueryTerm(w, frozenset({w}), engine.df([w]), 1.0) for w in dict.fromkeys(query)]
+    retriever = Bm25Retriever(engine, ids)
+    found = retriever.candidates(" ".join(query), terms, k, None)
+    scores = engine.scores([t.word for t in terms])
+    holding = [r for r, doc in enumerate(docs) if set(doc) & set(query) and r not in deleted]
+    expected = sorted(holding, key=lambda r: (-scores[r], r))[:k]
+    assert found.ids.tolist() == [100 + r for r in expected]
+    assert found.scores.tolist() == [scores[r] for r in expected]
+    # Scores of given rows (the hybrid retriever's pool) are the same sums, to the bit.
+    live = np.flatnonzero(engine.live)
+    assert retriever.scores_at(terms, live).tolist() == scores[live].tolist()
 
 
 def test_both_engines_give_the_same_answers(seed_db: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import Index, IndexIncompatibleError, IndexSettings, build_index
+from index import Index, IndexIncompatibleError, IndexSettings, Reason, build_index
 from index import reading as readingmod
 from index.store import Store, segment_folder
 from tests.conftest import WriteCorpus
@@ -289,8 +289,15 @@ def test_index_answers_from_its_word_forms_without_the_lemmatizer(
     monkeypatch.setattr("index.analyzer.simplemma.lemmatize", unavailable)
     index = Index.open(db_path)  # country names and adjectives are stored forms too
     try:
-        result = index.search("Which teams arrived when the river flooded in Peru?")
+        result = index.search("Which teams arrived when the river flooded?")
         assert result.found
         assert result.hits[0].source.path == "a.txt"
+        # A country no source names is decisive: read from the stored forms too.
+        result = index.search("Which teams arrived when the river flooded in Peru?")
+        assert (result.found, result.reason, result.missing) == (
+            False,
+            Reason.MISSING_NAME,
+            ("Peru",),
+        )
     finally:
         index.close()

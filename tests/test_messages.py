@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -74,11 +75,61 @@ def test_long_answers_split_between_citations() -> None:
     assert all(t.count("<blockquote>") == t.count("</blockquote>") for t in out)
 
 
-def test_sources_list_is_split_and_capped() -> None:
-    sources = [Source(i, f"{i}.txt", "Title " * 30, None, None, 2) for i in range(500)]
-    out = messages.sources_messages(sources, skipped=3)
-    assert len(out) > 1
-    text = "\n".join(check(t) for t in out)
-    assert "500 indexed source(s)" in text
-    assert "… and 300 more." in text
-    assert "3 file(s) were skipped" in text
+def test_sources_are_pages_of_one_message_each() -> None:
+    sources = [Source(i, f"{i}.txt", "Title " * 10, None, None, 2) for i in range(500)]
+    pages = messages.sources_pages(sources, skipped=3)
+    assert len(pages) == 25  # 20 sources a page
+    for n, page in enumerate(pages, 1):
+        assert messages.utf16_len(page) <= messages.MESSAGE_LIMIT
+        shown = check(page)
+        assert shown.startswith(f"500 indexed source(s) · page {n} of 25\n")
+        assert shown.count("\n• ") == 20
+    assert "3 file(s) were skipped" in check(pages[-1])
+    assert all("skipped" not in check(p) for p in pages[:-1])
+    [single] = messages.sources_pages(sources[:3])
+    assert check(single).startswith("3 indexed source(s)\n")
+    long_titles = [Source(i, f"{i}.txt", "Title " * 60, None, None, 2) for i in range(100)]
+    pages = messages.sources_pages(long_titles)
+    assert all(messages.utf16_len(p) <= messages.MESSAGE_LIMIT for p in pages)
+    assert sum(check(p).count("\n• ") for p in pages) == 100
+
+
+def test_long_links_make_pages_shorter_not_longer() -> None:
+    url = "https://x.example/?" + "&" * 1000  # escaped, 5,000 characters
+    sources = [Source(i, f"{i}.txt", "T", None, url[: 20 + i], 1) for i in range(60)]
+    pages = messages.sources_pages(sources)
+    assert all(messages.utf16_len(p) <= messages.MESSAGE_LIMIT for p in pages)
+    assert sum(check(p).count("• ") for p in pages) == 60
+
+
+def test_a_url_of_2000_ampersands_leaves_the_excerpt_whole() -> None:
+    url = "https://x.example/?" + "&" * 2000
+    html = messages.citation_block(citation(1, "The tide rose over the pier.", "Tides", url))
+    assert html.startswith("<blockquote>The tide rose over the pier.</blockquote>")
+    assert "<a " not in html
+    check(html)
+
+
+@pytest.mark.parametrize(
+    ("title", "url", "linked"),
+    [
+        ("Rain report", "https://news.example/rain", True),
+        ("https://telegram.org/login", "https://evil.example/login", False),
+        ("Read it at www.telegram.org today", "https://evil.example/", False),
+        ("telegram.org", "https://evil.example/", False),
+        ("https://telegram.org/login", "https://telegram.org/login?from=bot", True),
+        ("www.news.example", "https://news.example/a", True),
+        ("U.S. election results", "https://news.example/us", True),
+        ("Rain report", "https:///no-host", False),
+        ("Rain report", "http://", False),
+        ("Rain report", "https://news.example/a b", False),
+        ("Rain report", "ftp://news.example/rain", False),
+        ("Rain report", "https://[::1/", False),
+    ],
+)
+def test_links_are_only_drawn_when_they_lead_where_they_say(
+    title: str, url: str, linked: bool
+) -> None:
+    html = messages.citation_block(citation(1, "x", title, url))
+    assert ("<a href=" in html) is linked
+    check(html)

@@ -260,8 +260,8 @@ def test_formats_corpus_indexes_with_dates_and_an_undated_count(
         "document properties": 1,
     }
     lines = report_lines(report)
-    assert lines[1].startswith("Dates: 16 of 19 source(s) dated (front matter 8, ")
-    assert "3 of 19 source(s) have no date; dates are read from front matter" in lines[1]
+    assert lines[2].startswith("Dates: 16 of 19 source(s) dated (front matter 8, ")
+    assert "3 of 19 source(s) have no date; dates are read from front matter" in lines[2]
     assert "  undated: notes/unreadable-date.md: date: 'last Tuesday' is not a date" in lines
     [scan] = [s for s in report.skipped if s.path == "pdf/scan.pdf"]
     assert scan.reason.startswith("scanned PDF without a text layer (2 page(s) of images)")

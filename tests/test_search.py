@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from bot.answer import ask
-from index import ELLIPSIS, MISSING_NAME, NO_TERMS, Index, IndexSettings, build_index
+from index import (
+    ELLIPSIS,
+    MISSING_NAME,
+    NO_TERMS,
+    Index,
+    IndexSettings,
+    SearchSettings,
+    build_index,
+)
 from tests.conftest import DATED_SEED, UNDATED_SEED, WriteCorpus
 
 
@@ -119,7 +127,7 @@ def test_term_in_half_the_passages_is_still_found(
         {"a.txt": "The harbour froze in winter.", "b.txt": "Farmers planted rice."}
     )
     build_index(corpus, tmp_path / "i.sqlite", IndexSettings())
-    index = Index.open(tmp_path / "i.sqlite")
+    index = Index.open(tmp_path / "i.sqlite", search=SearchSettings(retrieval="bm25"))
     result = index.search("Which harbour froze?")
     assert result.found
     assert result.hits[0].source.path == "a.txt"

@@ -51,7 +51,8 @@ async def test_dated_source_shows_its_date(env: Env) -> None:
 async def test_unanswerable_question_says_so(env: Env) -> None:
     [reply] = await reply_to(env.server, api.text_update("how do I bake sourdough bread?"))
     assert reply.params["text"] == "The sources do not answer this question."
-    assert "reply_markup" not in reply.params
+    rows = reply.params["reply_markup"]["inline_keyboard"]
+    assert [b["text"] for row in rows for b in row] == ["👍", "👎"]  # nothing to open, a vote
 
 
 async def test_group_answers_only_when_addressed(env: Env) -> None:
@@ -229,7 +230,7 @@ async def test_failed_reindex_keeps_serving_the_old_index(env: Env) -> None:
         lambda c: c.method == "editMessageText" and "Reindex failed" in c.params["text"]
     )
     assert "no indexable sources" in failed.params["text"]
-    assert "Still answering from the previous index." in failed.params["text"]
+    assert failed.params["text"].endswith("; the previous index is still answering.")
     [reply] = await reply_to(env.server, api.text_update("popular jaguar"))
     assert "popular jaguar" in reply.params["text"]
 
@@ -303,21 +304,21 @@ async def test_webhook_mode_answers_posted_updates(tmp_path: Path) -> None:
             webhook_url="https://bot.example.org/hook/path",
             webhook_listen="127.0.0.1",
             webhook_port=port,
-            webhook_secret="s3cret-value",
+            webhook_secret="s3cret-value-long-enough",
         ),
     )
     app = build_application(config)
     async with bot_env.started(app, webhook_options(config)):
         [set_hook] = await server.wait_for(lambda c: c.method == "setWebhook")
         assert set_hook.params["url"] == "https://bot.example.org/hook/path"
-        assert set_hook.params["secret_token"] == "s3cret-value"
+        assert set_hook.params["secret_token"] == "s3cret-value-long-enough"
         update = {"update_id": 1, **api.text_update("popular jaguar", chat_id=77, user_id=77)}
         url = f"http://127.0.0.1:{port}/hook/path"
         async with aiohttp.ClientSession() as http:
             wrong = {"X-Telegram-Bot-Api-Secret-Token": "nope"}
             async with http.post(url, json=update, headers=wrong) as response:
                 assert response.status == 403
-            right = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-value"}
+            right = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-value-long-enough"}
             async with http.post(url, json=update, headers=right) as response:
                 assert response.status == 200
         [reply] = await server.wait_for(lambda c: c.method == "sendMessage")
@@ -360,3 +361,123 @@ async def test_burst_from_many_chats_is_answered_once_each_off_the_loop(
         pushed[c.params["reply_parameters"]["message_id"]] == c.params["chat_id"] for c in calls
     )
     assert on_loop == []
+
+
+async def _more_button(env: Env) -> tuple[str, str, str]:
+    """The generation, question key and offset of a real "More" button."""
+    [reply] = await reply_to(env.server, api.text_update("Venezuela defense brigade"))
+    buttons = [b for row in reply.params["reply_markup"]["inline_keyboard"] for b in row]
+    more = next(b for b in buttons if b["text"] == "More")
+    _, generation, key, offset = more["callback_data"].split(":")
+    return generation, key, offset
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        "m:{gen}:{key}:1000000",
+        "m:{gen}:{key}:9999",
+        "m:{gen}:{key}:0",
+        "m:{gen}:{key}:\u0663",  # ARABIC-INDIC DIGIT THREE
+        "m:{gen}:{key}:3\n",
+        "m:{gen}:nosuchkey:3",
+        "p:{gen}:" + "9" * 5000,
+        "p:{gen}:\u0661\u0662",
+        "p:{gen}:999999999",
+        "s:{gen}:99",
+        "s:{gen}:-1",
+    ],
+)
+async def test_forged_buttons_of_the_current_index_get_a_notice(env: Env, forge: str) -> None:
+    generation, key, _ = await _more_button(env)
+    sent = {"message_id": 1, "date": 0, "chat": {"id": 111, "type": "private"}, "text": "x"}
+    update = api.callback_update(forge.format(gen=generation, key=key), sent)
+    env.server.push(update)
+    [call] = await env.server.wait_for(lambda c: c.method == "answerCallbackQuery")
+    assert call.params["text"] == "This button has expired. Please ask again."
+    assert str(call.params["callback_query_id"]) == update["callback_query"]["id"]
+    assert len(env.server.sent(111)) == 1  # only the answer that made the button
+
+
+async def test_more_answers_its_button_once_even_when_answering_fails(
+    env: Env, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    generation, key, offset = await _more_button(env)
+    sent = {"message_id": 1, "date": 0, "chat": {"id": 111, "type": "private"}, "text": "x"}
+    ok = api.callback_update(f"m:{generation}:{key}:{offset}", sent)
+    env.server.push(ok)
+    await env.server.wait_for(lambda c: c.method == "sendMessage", count=2)
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("scoring broke")
+
+    monkeypatch.setattr(env.app.bot_data.service, "answer", broken)
+    failing = api.callback_update(f"m:{generation}:{key}:{offset}", sent)
+    env.server.push(failing)
+    await env.server.wait_for(
+        lambda c: (
+            c.method == "answerCallbackQuery"
+            and str(c.params["callback_query_id"]) == failing["callback_query"]["id"]
+        )
+    )
+    # A later update, handled after both: nothing more came for either press.
+    [reply] = await reply_to(env.server, api.text_update("/help", chat_id=112, user_id=112))
+    answers = [c for c in env.server.calls if c.method == "answerCallbackQuery"]
+    ids = [str(a.params["callback_query_id"]) for a in answers]
+    assert sorted(ids) == sorted([ok["callback_query"]["id"], failing["callback_query"]["id"]])
+    [apology] = [a for a in answers if a.params.get("text")]
+    assert apology.params["text"].startswith("Sorry, something went wrong")
+    assert "scoring broke" in caplog.text
+    assert reply.params["chat_id"] == 112
+
+
+async def test_buttons_stay_phone_width(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    async with bot_env.running_bot(tmp_path, caplog, config={"max_citations": 10}) as env:
+        env.server.push(api.text_update("Venezuela"))
+        [reply] = await env.server.wait_for(
+            lambda c: c.method == "sendMessage" and "reply_markup" in c.params
+        )
+        rows = reply.params["reply_markup"]["inline_keyboard"]
+        passages = [b for row in rows for b in row if b["text"].startswith("Full passage")]
+        assert len(passages) >= 4
+        assert all(len(row) <= 3 for row in rows)
+
+
+async def test_chit_chat_in_a_group_gets_silence_or_a_hint(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat = -100558
+    bot_message = api.message("earlier answer", chat, api.BOT_ID, chat_type="supergroup")
+    bot_message["from"] = env.server.bot_user()
+    for text in ("thanks!", "Thank you so much 🙏", "ok", "👍"):
+        env.server.push(api.group_update(text, chat_id=chat, reply_to=bot_message))
+    await until_logged(caplog, f"chit-chat in chat {chat}: no answer", 4)
+    assert env.server.sent(chat) == []
+    hello = api.group_update(
+        f"{BOT} thanks",
+        chat_id=chat,
+        entities=[{"type": "mention", "offset": 0, "length": len(BOT)}],
+    )
+    [hint] = await reply_to(env.server, hello)
+    assert hint.params["text"].startswith("Happy to help. Ask me about the sources with /ask")
+    real = api.group_update(
+        "thanks, and what did Peru commit to?", chat_id=chat, reply_to=bot_message
+    )
+    [answer] = await reply_to(env.server, real)
+    assert "solidarity efforts for Venezuela" in answer.params["text"]
+
+
+async def test_debug_logs_never_hold_a_whole_long_message(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = "jaguar " + "x" * 4000
+    await reply_to(env.server, api.text_update(text))
+    assert text not in caplog.text
+    assert max(len(r.getMessage()) for r in caplog.records) <= 1100
+
+
+async def until_logged(caplog: pytest.LogCaptureFixture, message: str, count: int) -> None:
+    deadline = asyncio.get_running_loop().time() + 60
+    while sum(r.getMessage() == message for r in caplog.records) < count:
+        assert asyncio.get_running_loop().time() < deadline, "timed out waiting for the log"
+        await asyncio.sleep(0.01)
