@@ -52,7 +52,7 @@ from .store import (
     segment_folder,
     unpack,
 )
-from .vectors import EmbeddingCounts, Passages, SqliteVectors, prune
+from .vectors import EmbeddingCounts, Passages, SqliteVectors
 
 ProgressCallback = Callable[[int, int], None]
 # The build's embedding stage (vectors.EmbeddingStage): brings the vector store of the index
@@ -309,9 +309,12 @@ class _Build:
         for source_id in gone:
             if source_id not in tally.dropped:
                 self._drop(source_id)
-        listed = self._delete_rows(parts, gone)
+        before = sum(p.source.size - len(p.deleted) for p in parts)
+        listed, dropped = self._delete_rows(parts, gone)
+        first_new = builder.first_id
         listed += builder.finish()
-        vectors = self._vectors(listed)
+        changes = _Changes(before, np.arange(first_new, builder.next_id, dtype=np.int64), dropped)
+        vectors = self._vectors(listed, changes)
         passages = self._merge(listed)
         conn.execute("DELETE FROM skipped")
         conn.executemany(
@@ -358,15 +361,13 @@ class _Build:
             built=sources,
         )
 
-    def _vectors(self, listed: list[_Listed]) -> EmbeddingCounts | None:
-        """Run the embedding stage; without one, drop the stored vectors of deleted
-        passages (those of live passages stay for a later build with the model)."""
-        passages = _LivePassages(self._conn, listed)
+    def _vectors(self, listed: list[_Listed], changes: _Changes) -> EmbeddingCounts | None:
+        """Run the embedding stage; without one, drop the stored vectors of the passages
+        this build deleted (those of live passages stay for a later build with the model)."""
+        passages = _LivePassages(self._conn, listed, changes)
         if self._job.embed is not None:
             return self._job.embed(self._conn, passages)
-        store = SqliteVectors(self._conn)
-        if store.model_id() is not None:
-            prune(store, passages.ids())
+        SqliteVectors(self._conn).remove(changes.dropped.tolist())
         return None
 
     def _settle(
@@ -580,17 +581,26 @@ class _Build:
         self._conn.execute("DELETE FROM texts WHERE source_id = ?", (source_id,))
         self._conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
 
-    def _delete_rows(self, parts: list[_Listed], sources: Sequence[int]) -> list[_Listed]:
-        """The segments with the passages of these sources marked deleted."""
+    def _delete_rows(
+        self, parts: list[_Listed], sources: Sequence[int]
+    ) -> tuple[list[_Listed], NDArray[np.int64]]:
+        """The segments with the passages of these sources marked deleted, and the ids of
+        the passages that were live until now."""
+        none = np.zeros(0, dtype=np.int64)
         if not sources:
-            return parts
+            return parts, none
         ids = np.array(sorted(sources), dtype=np.int64)
         out: list[_Listed] = []
+        dropped = [none]
         for part in parts:
             hit = np.flatnonzero(np.isin(part.source_ids(), ids))
-            deleted = np.union1d(part.deleted, hit) if len(hit) else part.deleted
+            deleted = part.deleted
+            if len(hit):
+                fresh = np.setdiff1d(hit, part.deleted)
+                dropped.append(part.column("ids")[fresh].astype(np.int64))
+                deleted = np.union1d(part.deleted, hit)
             out.append(_Listed(part.file, part.source, deleted))
-        return out
+        return out, np.sort(np.concatenate(dropped))
 
     def write_segment(self, segment: Segment) -> str:
         """Write a new segment file; its name."""
@@ -668,49 +678,87 @@ class _Listed:
         return self.source if isinstance(self.source, Segment) else self.source.load()
 
 
+@dataclass(frozen=True)
+class _Changes:
+    """How a build changes the live passages."""
+
+    # Live passages before the build.
+    before: int
+    # Ids of the passages it adds, and of those it deletes (ascending).
+    added: NDArray[np.int64]
+    dropped: NDArray[np.int64]
+
+
 class _LivePassages:
     """The live passages of the segments of a build, read for its embedding stage."""
 
-    def __init__(self, conn: sqlite3.Connection, listed: Sequence[_Listed]) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, listed: Sequence[_Listed], changes: _Changes
+    ) -> None:
         self._conn = conn
         self._listed = listed
-        self._live: list[NDArray[np.bool_]] = []
-        self._ids: NDArray[np.int64] | None = None
-        self._table: tuple[NDArray[np.int64], ...] | None = None
+        self._changes = changes
+        self._columns: dict[tuple[int, str], NDArray[np.int64]] = {}
+
+    @property
+    def before(self) -> int:
+        """How many passages were live before this build."""
+        return self._changes.before
+
+    def count(self) -> int:
+        """How many passages are live."""
+        return sum(p.source.size - len(p.deleted) for p in self._listed)
+
+    def added(self) -> NDArray[np.int64]:
+        """Ids of the passages this build adds, ascending."""
+        return self._changes.added
+
+    def dropped(self) -> NDArray[np.int64]:
+        """Ids of the passages this build deletes, ascending."""
+        return self._changes.dropped
+
+    def _column(self, part: int, name: str) -> NDArray[np.int64]:
+        """A column of one segment's passage table, read once."""
+        key = (part, name)
+        found = self._columns.get(key)
+        if found is None:
+            found = np.asarray(self._listed[part].column(name), dtype=np.int64)
+            self._columns[key] = found
+        return found
 
     def ids(self) -> NDArray[np.int64]:
         """Every live passage id, ascending (segments hold ascending ids, in order)."""
-        if self._ids is None:
-            ids = []
-            for part in self._listed:
-                column = part.column("ids")
-                keep = np.ones(len(column), dtype=bool)
-                keep[part.deleted] = False
-                self._live.append(keep)
-                ids.append(column[keep])
-            self._ids = np.concatenate(ids).astype(np.int64) if ids else np.zeros(0, np.int64)
-        return self._ids
+        ids = [np.zeros(0, np.int64)]
+        for n, part in enumerate(self._listed):
+            column = self._column(n, "ids")
+            keep = np.ones(len(column), dtype=bool)
+            keep[part.deleted] = False
+            ids.append(column[keep])
+        return np.concatenate(ids)
 
     def texts(self, passage_ids: Sequence[int]) -> list[tuple[str, str]]:
         """The title of its source and the text of each of some live passages (ascending)."""
-        ids = self.ids()
-        if self._table is None:
-            self._table = tuple(
-                np.concatenate(
-                    [
-                        part.column(name)[keep]
-                        for part, keep in zip(self._listed, self._live, strict=True)
-                    ]
-                    or [np.zeros(0, np.int64)]
-                ).astype(np.int64)
-                for name in ("source_ids", "starts", "ends")
-            )
-        source_ids, starts, ends = self._table
-        at = np.searchsorted(ids, np.asarray(passage_ids, dtype=np.int64))
+        wanted = np.asarray(passage_ids, dtype=np.int64)
+        part_of = np.full(len(wanted), -1, dtype=np.int64)
+        row_of = np.zeros(len(wanted), dtype=np.int64)
+        # Newest segments first: a build's new passages are there, and older segments'
+        # columns are read only for passages they hold.
+        for n in reversed(range(len(self._listed))):
+            todo = np.flatnonzero(part_of < 0)
+            if not len(todo):
+                break
+            column = self._column(n, "ids")
+            if not len(column) or wanted[todo[-1]] < column[0]:
+                continue
+            at = np.minimum(np.searchsorted(column, wanted[todo]), len(column) - 1)
+            hit = column[at] == wanted[todo]
+            part_of[todo[hit]], row_of[todo[hit]] = n, at[hit]
+        if (part_of < 0).any():
+            raise KeyError(f"no passage {int(wanted[part_of < 0][0])} in the index being built")
         out: list[tuple[str, str]] = []
         current, title, content = -1, "", ""
-        for row in at.tolist():
-            source_id = int(source_ids[row])
+        for n, row in zip(part_of.tolist(), row_of.tolist(), strict=True):
+            source_id = int(self._column(n, "source_ids")[row])
             if source_id != current:
                 title, data = self._conn.execute(
                     "SELECT s.title, t.content FROM sources s JOIN texts t ON t.source_id = s.id"
@@ -718,7 +766,8 @@ class _LivePassages:
                     (source_id,),
                 ).fetchone()
                 current, content = source_id, unpack(data)
-            out.append((str(title), content[int(starts[row]) : int(ends[row])]))
+            start, end = int(self._column(n, "starts")[row]), int(self._column(n, "ends")[row])
+            out.append((str(title), content[start:end]))
         return out
 
 
@@ -729,6 +778,7 @@ class _SegmentWriter:
         self._build = build
         self._builder = SegmentBuilder()
         self._done: list[_Listed] = []
+        self.first_id = next_id
         self.next_id = next_id
 
     def add(self, doc: Analyzed, source_id: int) -> None:

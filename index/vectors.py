@@ -61,6 +61,10 @@ class VectorStore(Protocol):
         """Every stored passage id, ascending."""
         ...
 
+    def count(self) -> int:
+        """How many vectors are stored."""
+        ...
+
     def remove(self, passage_ids: Sequence[int]) -> None:
         """Forget the vectors of these passages."""
         ...
@@ -129,8 +133,14 @@ class SqliteVectors:
         )
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
-    def remove(self, passage_ids: Sequence[int]) -> None:
+    def count(self) -> int:
         if not self._exists():
+            return 0
+        (count,) = self._conn.execute(f"SELECT COUNT(*) FROM {self._schema}.embeddings").fetchone()
+        return int(count)
+
+    def remove(self, passage_ids: Sequence[int]) -> None:
+        if not passage_ids or not self._exists():
             return
         self._conn.executemany(
             f"DELETE FROM {self._schema}.embeddings WHERE passage_id = ?",
@@ -171,21 +181,30 @@ class EmbeddingCounts:
 class Passages(Protocol):
     """The live passages of the index being built, as the embedding stage reads them."""
 
+    @property
+    def before(self) -> int:
+        """How many passages were live before this build."""
+        ...
+
+    def count(self) -> int:
+        """How many passages are live."""
+        ...
+
+    def added(self) -> NDArray[np.int64]:
+        """Ids of the passages this build adds, ascending."""
+        ...
+
+    def dropped(self) -> NDArray[np.int64]:
+        """Ids of the passages this build deletes, ascending."""
+        ...
+
     def ids(self) -> NDArray[np.int64]:
-        """Every live passage id, ascending."""
+        """Every live passage id, ascending (read from the segments: the slow way)."""
         ...
 
     def texts(self, passage_ids: Sequence[int]) -> list[tuple[str, str]]:
         """The title of its source and the text of each of some live passages (ascending)."""
         ...
-
-
-def prune(store: VectorStore, live: NDArray[np.int64]) -> int:
-    """Drop the stored vectors of passages that are no longer live; how many."""
-    stored = store.ids()
-    dead = np.setdiff1d(stored, live, assume_unique=True)
-    store.remove(dead.tolist())
-    return len(dead)
 
 
 class EmbeddingStage:
@@ -203,8 +222,14 @@ class EmbeddingStage:
         if store.model_id() not in (None, model_id):
             store.remove(store.ids().tolist())  # another model's vectors: none can be reused
         store.write(model_id, [])
-        live = passages.ids()
-        missing = np.setdiff1d(live, store.ids(), assume_unique=True).tolist()
+        # Builds keep vectors of live passages only: when as many are stored as passages
+        # were live, exactly those are, and the build's own changes are all there is to do.
+        if store.count() == passages.before:
+            missing, dead = passages.added().tolist(), passages.dropped().tolist()
+        else:  # a first build with the model, or after builds without it
+            live, stored = passages.ids(), store.ids()
+            missing = np.setdiff1d(live, stored, assume_unique=True).tolist()
+            dead = np.setdiff1d(stored, live, assume_unique=True).tolist()
         # The key of each passage without a vector, its text read a round at a time (and
         # again below if it must be embedded): no build holds the corpus's text at once.
         keys: list[bytes] = []
@@ -246,5 +271,5 @@ class EmbeddingStage:
             )
         made = store.known([key for _, key in twins])
         store.write(model_id, ((i, k, made[k]) for i, k in twins))
-        prune(store, live)
-        return EmbeddingCounts(embedded=total, reused=len(live) - total - len(twins))
+        store.remove(dead)
+        return EmbeddingCounts(embedded=total, reused=passages.count() - total - len(twins))

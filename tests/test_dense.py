@@ -139,6 +139,30 @@ def test_a_reindex_embeds_only_the_changed_file(tmp_path: Path, write_corpus: Wr
         index.close()
 
 
+def test_a_reindex_reads_no_passage_ids_beyond_its_own_changes(
+    tmp_path: Path, write_corpus: WriteCorpus, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from index import build as buildmod
+
+    corpus = write_corpus(MUSEUM)
+    db = tmp_path / "i.sqlite"
+    build_index(corpus, db, IndexSettings(), embedder=embedder)
+
+    def every_id(self: object) -> np.ndarray:
+        raise AssertionError("the build listed every passage id")
+
+    monkeypatch.setattr(buildmod._LivePassages, "ids", every_id)
+    (corpus / "museum" / "tickets.md").write_text(
+        "# Tickets\n\nMuseum tickets cost five euros from June.\n", encoding="utf-8"
+    )
+    (corpus / "ferry" / "timetable.md").unlink()
+    report = build_index(corpus, db, IndexSettings(), embedder=embedder)
+    assert (report.embedded, report.reused_vectors, report.passages) == (1, 2, 3)
+    assert len(_vectors(db)) == 3
+    report = build_index(corpus, db, IndexSettings(), embedding_model="")
+    assert report.unchanged == 3
+
+
 def test_a_build_without_the_model_keeps_the_vectors_of_live_passages(
     tmp_path: Path, write_corpus: WriteCorpus, embedder: Embedder
 ) -> None:
