@@ -125,7 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     workdir = args.workdir or Path(tempfile.gettempdir()) / "dated-sources-bot-speed"
     if args.dense is None:
-        args.dense = load_embedder(SearchSettings().embedding_model)[0] is not None
+        # Asked in a step of its own: a model loaded here would stay in this process, and
+        # every step's peak RSS would start from it (Linux keeps the parent's high-water
+        # mark across fork and exec).
+        args.dense = bool(_run("dense_available", workdir, [])["available"])
     sizes: dict[str, dict[str, Any]] = {}
     embedded = (
         _run("embed", workdir, ["--embed-sample", str(args.embed_sample)]) if args.dense else None
@@ -658,6 +661,12 @@ def step_tantivy_serve(folder: Path, args: argparse.Namespace) -> dict[str, Any]
     }
 
 
+def step_dense_available(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Whether the bundled embedding model can run here."""
+    embedder, why = load_embedder(SearchSettings().embedding_model)
+    return {"available": embedder is not None, "why": why}
+
+
 def step_embed(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Embed real passages with the bundled model: the build's embedding rate."""
     embedder, why = load_embedder(SearchSettings().embedding_model)
@@ -784,6 +793,7 @@ def _print_dense(sizes: dict[str, dict[str, Any]], embedded: dict[str, Any]) -> 
 
 
 STEPS: dict[str, Callable[[Path, argparse.Namespace], dict[str, Any]]] = {
+    "dense_available": step_dense_available,
     "embed": step_embed,
     "vectors": step_vectors,
     "serve-hybrid": step_serve_hybrid,
