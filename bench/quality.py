@@ -661,7 +661,6 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     names = (
         "k1",
         "b",
-        "epsilon",
         "excerpt_chars",
         "min_answerability",
         "min_hit_ratio",
@@ -721,7 +720,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--depth", type=int, default=None, help="documents ranked per question")
     p.add_argument("--k1", type=float, default=None, help=f"BM25 k1 ({defaults.k1})")
     p.add_argument("--b", type=float, default=None, help=f"BM25 b ({defaults.b})")
-    p.add_argument("--epsilon", type=float, default=None, help=f"IDF floor ({defaults.epsilon})")
     p.add_argument("--excerpt-chars", type=int, default=None, help=f"({defaults.excerpt_chars})")
     p.add_argument("--min-answerability", type=float, default=None, help="answer figures only")
     p.add_argument("--min-hit-ratio", type=float, default=None, help="answer figures only")

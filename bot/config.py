@@ -123,6 +123,11 @@ class Config:
 
 
 # Every key the file may hold, with the TOML type it must have.
+# Keys of earlier versions, and what to do about them.
+_REMOVED = {
+    ("retrieval", "epsilon"): "no longer used: BM25 weighs terms by Lucene's idf, which needs "
+    "no floor; remove the key",
+}
 _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "telegram": {
         "token": str,
@@ -162,7 +167,6 @@ _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "stopwords": bool,
         "k1": (int, float),
         "b": (int, float),
-        "epsilon": (int, float),
         "passage_chars": int,
         "excerpt_chars": int,
         "max_citations": int,
@@ -263,7 +267,6 @@ def load(
         search = SearchSettings(
             k1=float(rt.get("k1", 1.2)),
             b=float(rt.get("b", 0.75)),
-            epsilon=float(rt.get("epsilon", 0.25)),
             excerpt_chars=rt.get("excerpt_chars", 400),
             min_answerability=float(rt.get("min_answerability", SearchSettings.min_answerability)),
             min_hit_ratio=float(rt.get("min_hit_ratio", 0.5)),
@@ -422,6 +425,8 @@ def _check_keys(data: dict[str, Any]) -> None:
             raise ConfigError(f"{section}: must be a table ([{section}])")
         for key, value in values.items():
             expected = _KEYS[section].get(key)
+            if expected is None and (section, key) in _REMOVED:
+                raise ConfigError(f"{section}.{key}: {_REMOVED[section, key]}")
             if expected is None:
                 raise ConfigError(f"{section}.{key}: unknown key")
             if isinstance(value, bool) and expected is not bool:

@@ -2,6 +2,7 @@
 
 from .analyzer import AnalyzerSettings, fold
 from .answerability import Reason
+from .build import BuildReport, ProgressCallback
 from .building import build_index
 from .dates import DateQuery
 from .documents import Document, Skipped
@@ -38,7 +39,7 @@ from .search import (
     SearchResult,
     SearchSettings,
 )
-from .store import BuildReport, IndexSettings, ProgressCallback, Source
+from .store import IndexSettings, Source
 
 __all__ = [
     "BUNDLED_EMBEDDING_MODEL",

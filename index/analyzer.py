@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +67,10 @@ _QUOTE_TABLE = str.maketrans(
 # inner apostrophes.
 _TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)+(?![^\W_])|[^\W_]+(?:'[^\W_]+)*")
 _THOUSANDS_RE = re.compile(r"\d{1,3}(?:,\d{3})+")
+# ASCII characters that a token can hold (after folding); every other one separates tokens.
+_ASCII_SEPARATORS = str.maketrans(
+    {chr(c): " " for c in range(128) if not (chr(c).isalnum() or chr(c) in "'.,")}
+)
 # Snowball's language names and simplemma's codes, for the languages both know.
 _LEMMA_LANGUAGES = {
     "danish": "da",
@@ -205,8 +210,15 @@ class AnalyzerSettings:
 class Analyzer:
     """Normalise, tokenize, drop stop words, lemmatize, stem."""
 
-    def __init__(self, settings: AnalyzerSettings | None = None) -> None:
+    def __init__(
+        self,
+        settings: AnalyzerSettings | None = None,
+        known: Callable[[str], str | None] | None = None,
+    ) -> None:
         self.settings = settings or AnalyzerSettings()
+        # Index terms of word forms worked out before (an index's forms table): asked before
+        # the lemmatizer, whose dictionary takes a good part of a second to load.
+        self._known = known
         language = self.settings.language
         self._local = threading.local()
         words: tuple[str, ...] = ()
@@ -231,7 +243,9 @@ class Analyzer:
         """The index term of one lower-cased word (accents may stay), or "" for a stop word."""
         term = self._forms.get(word)
         if term is None:
-            term = self._analyze(word)
+            term = self._known(word) if self._known is not None else None
+            if term is None:
+                term = self._analyze(word)
             if len(self._forms) >= _FORMS_CACHE:
                 self._forms.clear()
             self._forms[word] = term
@@ -262,12 +276,33 @@ class Analyzer:
                 out.append((offsets[match.start()], offsets[match.start() + size - 1] + 1, term))
         return out
 
+    def tokens(self, text: str) -> list[str]:
+        """The word and number tokens of a text, folded, in order: term(token) is each one's
+        index term ("" for a stop word)."""
+        folded = soft_fold(text)
+        if not folded.isascii():
+            return _TOKEN_RE.findall(folded)
+        # No token spans a character that cannot be in one: the text is cut there by C-level
+        # string methods, and only pieces with an apostrophe, point or comma need the regex
+        # (it takes twice as long over the whole text).
+        out: list[str] = []
+        for piece in folded.translate(_ASCII_SEPARATORS).split():
+            if piece.isalnum():
+                out.append(piece)
+            else:
+                out.extend(_TOKEN_RE.findall(piece))
+        return out
+
     def terms(self, text: str) -> list[str]:
         """The index terms of a text, in order, with repeats."""
-        terms = map(self.term, _TOKEN_RE.findall(soft_fold(text)))
-        return [t for t in terms if t]
+        words = self.tokens(text)
+        # Known word forms are looked up without a Python call per word.
+        terms = list(map(self._forms.get, words))
+        if None in terms:
+            terms = [self.term(w) if t is None else t for w, t in zip(words, terms, strict=True)]
+        return list(filter(None, terms))
 
     def term_set(self, text: str) -> frozenset[str]:
         """The distinct index terms of a text: set(terms(text)), with less work per word."""
-        words = set(_TOKEN_RE.findall(soft_fold(text)))
+        words = set(self.tokens(text))
         return frozenset(self.term(w) for w in words) - {""}

@@ -1,14 +1,15 @@
-"""Building an index: the store's build with the embedding stage when a model is at hand."""
+"""Building an index: the lexical build with the embedding stage when a model is at hand."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
 
-from . import embedding, store
+from . import build, embedding
+from .build import BuildReport, ProgressCallback
 from .embedding import Embedder, EmbedProgress
 from .retrieval import Mode
-from .store import BuildReport, IndexSettings, ProgressCallback
+from .store import IndexSettings
 from .vectors import EmbeddingStage
 
 
@@ -25,12 +26,12 @@ def build_index(
 ) -> BuildReport:
     """Index the corpus into db_path (atomically), with passage vectors when the model
     (embedder, or else embedding_model) can run here; BM25 only otherwise. max_drop: see
-    store.build."""
+    build.build."""
     note = ""
     if embedder is None:
         embedder, note = embedding.load(embedding_model)
     stage = EmbeddingStage(embedder, embedding_progress) if embedder is not None else None
-    report = store.build(corpus, db_path, settings, progress, stage, max_drop=max_drop)
+    report = build.build(corpus, db_path, settings, progress, stage, max_drop=max_drop)
     if embedder is None:
         return _with(report, Mode.BM25, note)
     return _with(report, Mode.HYBRID, f"BM25 and {embedder.name} embeddings")

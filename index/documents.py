@@ -9,6 +9,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 
 from . import readers
@@ -56,14 +57,21 @@ class Skipped:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileEntry:
     """A candidate source file found under the corpus folder."""
 
     path: str
-    abspath: Path
+    # The file's absolute path as a string: a Path per file would cost the scan of a large
+    # corpus more than its stat calls.
+    location: str
     size: int
     mtime_ns: int
+
+    @property
+    def abspath(self) -> Path:
+        """The file's absolute path."""
+        return Path(self.location)
 
 
 def scan(corpus: Path) -> tuple[list[FileEntry], list[Skipped]]:
@@ -98,28 +106,41 @@ def scan(corpus: Path) -> tuple[list[FileEntry], list[Skipped]]:
         folder = root / rel_dir if rel_dir else root
         try:
             with os.scandir(folder) as it:
-                items = sorted(it, key=lambda e: e.name)
+                items = list(it)  # in the folder's own order: the lists are sorted at the end
         except OSError as exc:
             skipped.append(Skipped(_shown(rel_dir), f"folder cannot be read: {_why(exc)}"))
             continue
         subfolders: list[str] = []
+        prefix = f"{rel_dir}/" if rel_dir else ""
+        add = entries.append
         for item in items:
-            if item.name.startswith("."):
+            name = item.name
+            if name[0] == ".":
                 continue
-            rel = f"{rel_dir}/{item.name}" if rel_dir else item.name
+            # Most entries are plain files of a known type: a stat call each, nothing more.
+            if item.is_file(follow_symlinks=False) and name.lower().endswith(SUFFIXES):
+                try:
+                    st = item.stat(follow_symlinks=False)
+                except OSError:
+                    pass  # gone since the listing: _entry says why
+                else:
+                    add(FileEntry(prefix + name, item.path, st.st_size, st.st_mtime_ns))
+                    continue
+            rel = prefix + name
             found = _entry(root, rel, item)
             if isinstance(found, Skipped):
                 skipped.append(found)
             elif isinstance(found, FileEntry):
-                entries.append(found)
+                add(found)
             elif depth + 1 >= MAX_DEPTH:
                 skipped.append(
                     Skipped(_shown(rel), f"folder nested deeper than {MAX_DEPTH} levels, not read")
                 )
             else:
                 subfolders.append(rel)
-        stack.extend((sub, depth + 1) for sub in reversed(subfolders))
-    entries.sort(key=lambda e: e.path)
+        stack.extend((sub, depth + 1) for sub in subfolders)
+    entries.sort(key=attrgetter("path"))
+    skipped.sort(key=attrgetter("path"))
     return entries, skipped
 
 
@@ -146,7 +167,7 @@ def _entry(root: Path, rel: str, item: os.DirEntry[str]) -> FileEntry | Skipped 
         return Skipped(shown, f"symbolic link cannot be resolved ({exc})")
     if not stat.S_ISREG(st.st_mode):
         return Skipped(shown, "not a regular file")
-    return FileEntry(rel, Path(item.path), st.st_size, st.st_mtime_ns)
+    return FileEntry(rel, item.path, st.st_size, st.st_mtime_ns)
 
 
 def _shown(rel: str) -> str:
@@ -160,12 +181,33 @@ def _why(exc: OSError) -> str:
 
 def read(entry: FileEntry, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Document | Skipped:
     """Read one file into a Document, or say why it cannot be indexed; never raises."""
+    data = load(entry, max_bytes)
+    if isinstance(data, Skipped):
+        return data
+    return parse(entry.path, data.data, data.mtime_ns)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A file's bytes, read whole while it did not change, and their SHA-256."""
+
+    data: bytes
+    mtime_ns: int
+
+    @property
+    def sha256(self) -> str:
+        """The hex digest that identifies the content."""
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def load(entry: FileEntry, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Loaded | Skipped:
+    """Read one file's bytes, or say why they cannot be read; never raises."""
     shown = _shown(entry.path)
     if entry.size > max_bytes:
         return Skipped(shown, f"larger than the {_human(max_bytes)} limit ({_human(entry.size)})")
     try:
         # O_NONBLOCK: a file replaced by a pipe since the scan must not hang the build.
-        fd = os.open(entry.abspath, os.O_RDONLY | os.O_NONBLOCK)
+        fd = os.open(entry.location, os.O_RDONLY | os.O_NONBLOCK)
         with open(fd, "rb") as fh:
             before = os.fstat(fh.fileno())
             if not stat.S_ISREG(before.st_mode):
@@ -183,7 +225,7 @@ def read(entry: FileEntry, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Document 
     changed = (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns)
     if changed or len(data) != after.st_size:
         return Skipped(shown, "changed while being read; index again to pick it up")
-    return parse(entry.path, data, after.st_mtime_ns)
+    return Loaded(data, after.st_mtime_ns)
 
 
 def parse(path: str, data: bytes, mtime_ns: int = 0) -> Document | Skipped:

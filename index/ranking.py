@@ -3,7 +3,7 @@ read with its document context, holds."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,7 +49,6 @@ def rank(
     rows: NDArray[np.intp],
     scores: NDArray[np.float64],
     context: DocumentContext,
-    postings: Callable[[frozenset[str]], NDArray[np.int32]],
     settings: RankingSettings,
     similarity: NDArray[np.float64] | None = None,
 ) -> Ranked:
@@ -58,9 +57,7 @@ def rank(
     around = np.zeros((len(rows), len(terms)), dtype=bool)
     titled = np.zeros((len(rows), len(terms)), dtype=bool)
     for j, term in enumerate(terms):
-        direct[:, j], titled[:, j], around[:, j] = context.presence(
-            rows, postings(term.stems), term.stems
-        )
+        direct[:, j], titled[:, j], around[:, j] = context.presence(rows, term.stems)
     weights = np.array([t.weight for t in terms])
     held = (direct | titled) @ weights + settings.context_weight * (around @ weights)
     coverage = held / total_weight if total_weight > 0 else np.zeros(len(rows))

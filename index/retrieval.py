@@ -61,7 +61,7 @@ def _top(scores: NDArray[np.float64], rows: NDArray[np.intp], k: int) -> NDArray
 
 
 class Bm25Retriever:
-    """BM25Okapi over the passages' index terms, scored by the index's engine."""
+    """BM25 over the passages' index terms, scored by the index's engine."""
 
     name = "bm25"
 
@@ -69,15 +69,16 @@ class Bm25Retriever:
         self._engine = engine
         self._ids = passage_ids
 
-    def scores(self, terms: Sequence[QueryTerm]) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-        """Rows that hold any of the terms, and the BM25 score of every row."""
-        stems = [s for t in terms for s in sorted(t.stems)]
-        scores = np.asarray(self._engine.scores(stems), dtype=np.float64)
-        # Rows that hold a term, not rows with a positive score: BM25Okapi scores a term found
-        # in exactly half of the passages 0.
-        postings = [self._engine.postings(s) for s in stems]
-        rows = np.unique(np.concatenate(postings)) if postings else np.zeros(0, np.intp)
+    def top(
+        self, terms: Sequence[QueryTerm], k: int, allowed: NDArray[np.bool_] | None
+    ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+        """Up to k live rows that hold any of the terms, by BM25 score, best first."""
+        rows, scores = self._engine.top(_stems(terms), k, allowed)
         return rows.astype(np.intp), scores
+
+    def scores_at(self, terms: Sequence[QueryTerm], rows: NDArray[np.intp]) -> NDArray[np.float64]:
+        """The BM25 score of each of some live rows (0 where none of the terms is held)."""
+        return self._engine.scores_at(_stems(terms), rows)
 
     def candidates(
         self,
@@ -87,32 +88,51 @@ class Bm25Retriever:
         allowed: NDArray[np.bool_] | None,
     ) -> Candidates:
         """Up to k passages that hold any of the terms, by BM25 score, best first."""
-        rows, scores = self.scores(terms)
-        if allowed is not None:
-            rows = rows[allowed[rows]]
-        rows = _top(scores, rows, k)
-        return Candidates(self._ids[rows], scores[rows])
+        rows, scores = self.top(terms, k, allowed)
+        return Candidates(self._ids[rows], scores)
+
+
+def _stems(terms: Sequence[QueryTerm]) -> list[str]:
+    return [s for t in terms for s in sorted(t.stems)]
 
 
 class DenseRetriever:
-    """Cosine similarity of the question's embedding to every passage's (brute force)."""
+    """Cosine similarity of the question's embedding to every live passage's (brute force)."""
 
     name = "dense"
 
     def __init__(
-        self, embedder: Embedder, passage_ids: NDArray[np.int64], vectors: NDArray[np.float32]
+        self,
+        embedder: Embedder,
+        passage_ids: NDArray[np.int64],
+        vectors: NDArray[np.float32],
+        rows: NDArray[np.intp] | None = None,
     ) -> None:
-        if vectors.shape[0] != len(passage_ids):
-            raise ValueError("one vector per passage row is needed")
+        """vectors[i] is the vector of passage row rows[i] (ascending; every row when None):
+        rows of deleted passages have none and are never offered."""
+        if rows is None:
+            rows = np.arange(len(passage_ids), dtype=np.intp)
+        if vectors.shape[0] != len(rows) or (len(rows) and rows[-1] >= len(passage_ids)):
+            raise ValueError("one vector per live passage row is needed")
         self._embedder = embedder
         self._ids = passage_ids
         self._vectors = vectors
+        self._rows = rows
+        self._every = len(rows) == len(passage_ids)
 
     def similarities(self, question: str) -> NDArray[np.float64]:
-        """The cosine similarity of every passage row to the question."""
+        """The cosine similarity of every passage row to the question (0 where no vector)."""
         query = self._embedder.questions([question])[0]
-        sims: NDArray[np.float64] = (self._vectors @ query).astype(np.float64)
+        found: NDArray[np.float64] = (self._vectors @ query).astype(np.float64)
+        if self._every:
+            return found
+        sims = np.zeros(len(self._ids))
+        sims[self._rows] = found
         return sims
+
+    def rows(self, allowed: NDArray[np.bool_] | None) -> NDArray[np.intp]:
+        """The rows with a vector that allowed (a mask of rows, if any) lets through."""
+        return self._rows if allowed is None else self._rows[allowed[self._rows]]
 
     def candidates(
         self,
@@ -123,8 +143,7 @@ class DenseRetriever:
     ) -> Candidates:
         """The k passages closest to the question, best first."""
         sims = self.similarities(question)
-        rows = np.arange(len(sims)) if allowed is None else np.flatnonzero(allowed)
-        rows = _top(sims, rows.astype(np.intp), k)
+        rows = _top(sims, self.rows(allowed), k)
         return Candidates(self._ids[rows], sims[rows], sims[rows])
 
 
@@ -163,20 +182,17 @@ class HybridRetriever:
     ) -> Candidates:
         """Up to k passages by fused score, best first."""
         sims = self._dense.similarities(question)
-        lexical, bm25 = self._bm25.scores(terms)
-        every = np.arange(len(sims), dtype=np.intp)
-        if allowed is not None:
-            lexical = lexical[allowed[lexical]]
-            every = every[allowed]
-        pool = np.union1d(_top(bm25, lexical, k), _top(sims, every, k))
+        lexical, _ = self._bm25.top(terms, k, allowed)
+        pool = np.union1d(lexical, _top(sims, self._dense.rows(allowed), k)).astype(np.intp)
         if not len(pool):
             return Candidates(np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
-        lex = bm25[pool]
+        # The BM25 score of every pooled row, those only the embeddings offered too.
+        lex = self._bm25.scores_at(terms, pool)
         lex = lex / lex.max() if lex.max() > 0 else np.zeros(len(pool))
         sem = sims[pool]
         spread = sem.max() - sem.min()
         sem = (sem - sem.min()) / spread if spread > 0 else np.ones(len(pool))
         fused = np.zeros(len(sims))
         fused[pool] = (1 - self.dense_weight) * lex + self.dense_weight * sem
-        rows = _top(fused, pool.astype(np.intp), k)
+        rows = _top(fused, pool, k)
         return Candidates(self._ids[rows], fused[rows], sims[rows])

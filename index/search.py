@@ -22,12 +22,13 @@ from .answerability import NOTHING, Decision, Evidence, Reason, decide
 from .context import DocumentContext
 from .dates import DateQuery
 from .embedding import Embedder
-from .engine import ENGINES, open_engine
+from .engine import ENGINES, Engine, open_engine
 from .errors import ConfigurationError, IndexIncompatibleError
 from .places import Places
 from .question import AnswerType, QueryTerm, Question, QuestionAnalyzer, near_terms
 from .ranking import Ranked, RankingSettings, rank
 from .retrieval import Bm25Retriever, DenseRetriever, HybridRetriever, Mode, Retriever
+from .segments import PassageTable
 from .store import IndexSettings, Source, Store
 from .vectors import SqliteVectors
 from .weights import Informativeness
@@ -39,7 +40,6 @@ class SearchSettings:
 
     k1: float = 1.2
     b: float = 0.75
-    epsilon: float = 0.25
     excerpt_chars: int = 400
     # How likely an answer must be (the calibrated answerability model's probability,
     # see answerability.py) for the question to be answered.
@@ -81,7 +81,6 @@ class SearchSettings:
         checks = {
             "retrieval.k1": self.k1 >= 0,
             "retrieval.b": 0 <= self.b <= 1,
-            "retrieval.epsilon": self.epsilon >= 0,
             "retrieval.excerpt_chars": self.excerpt_chars >= 40,
             "retrieval.min_answerability": 0 <= self.min_answerability <= 1,
             "retrieval.min_hit_ratio": 0 <= self.min_hit_ratio <= 1,
@@ -169,17 +168,20 @@ class Index:
         self._store = store
         self.settings = settings
         self.search_settings = search
-        self.analyzer = Analyzer(settings.analyzer)
+        self.analyzer = Analyzer(settings.analyzer, known=store.form)
         self._places = Places(self.analyzer)
-        self._sources = {s.id: s for s in store.sources()}
-        table, matrix = store.load()
+        # Every row of every segment, deleted ones too: a few arrays, no source is read.
+        table = PassageTable.concat([part.segment.table for part in store.parts])
         self._passage_ids = table.ids
         self._source_of = table.source_ids
-        self._spans = np.column_stack((table.starts, table.ends))
+        self._starts, self._ends = table.starts, table.ends
         self._ordinals = table.ordinals
+        # The source's date per row, as a day number; 0 for an undated source.
+        self._day = table.days
         self._engine = open_engine(
-            matrix, search.engine, k1=search.k1, b=search.b, epsilon=search.epsilon
+            store.parts, store.vocabulary, search.engine, k1=search.k1, b=search.b
         )
+        self._live = self._engine.live
         bm25 = Bm25Retriever(self._engine, self._passage_ids)
         self._retriever: Retriever = bm25
         self.retrieval, self.retrieval_note = Mode.BM25, ""
@@ -193,28 +195,20 @@ class Index:
                         bm25, dense, self._passage_ids, search.dense_weight
                     )
         self._context = DocumentContext(
-            self._source_of,
-            self._ordinals,
-            {s.id: self.analyzer.term_set(s.title) for s in self._sources.values()},
+            self._ordinals, self._engine.holds, self._engine.title_holds
         )
         size = self._engine.size
         # Index terms are about half of a text's words (stop words are the rest).
-        mean_words = 2 * float(matrix.lengths.mean()) if size else 1.0
+        mean_words = 2 * self._engine.mean_length if size else 1.0
         self._questions = QuestionAnalyzer(
             self.analyzer,
-            _Vocabulary(self),
+            _Vocabulary(self._engine),
             self._places,
             Informativeness(settings.analyzer.language, size, mean_words),
         )
         self._content_cache: dict[int, str] = {}
-        self._initials: dict[str, list[str]] | None = None
-        # Source date per passage row, as a day number; 0 for an undated source.
-        by_source = np.zeros(max(self._sources, default=0) + 1, dtype=np.int64)
-        for source in self._sources.values():
-            by_source[source.id] = source.date.toordinal() if source.date else 0
-        self._day = by_source[self._source_of] if len(self._source_of) else np.zeros(0, np.int64)
-        dated = [s.date for s in self._sources.values() if s.date]
-        self.newest: dt.date | None = max(dated) if dated else None
+        self._source_cache: dict[int, Source] = {}
+        self.newest: dt.date | None = store.newest
 
     def _dense(
         self, store: Store, search: SearchSettings, embedder: Embedder | None
@@ -240,12 +234,22 @@ class Index:
                     f"the vectors in {str(store.path)!r} are damaged ({exc}); "
                     "run `python -m bot index` to rebuild them"
                 ) from None
-        if not np.array_equal(ids, self._passage_ids):
-            raise IndexIncompatibleError(
-                f"the vectors in {str(store.path)!r} do not match its passages; "
-                "run `python -m bot index` to rebuild them"
-            )
-        return DenseRetriever(embedder, self._passage_ids, matrix)
+        # Builds keep a vector for every live passage, and only for those; an index last
+        # built without the model lacks some.
+        rows = np.flatnonzero(self._live).astype(np.intp)
+        live = self._passage_ids[rows]
+        if not np.array_equal(ids, live):
+            at = np.searchsorted(ids, live)
+            at[at >= len(ids)] = 0
+            lacking = int(np.count_nonzero(ids[at] != live)) if len(ids) else len(live)
+            if lacking:
+                self.retrieval_note = (
+                    f"the index lacks vectors of {embedder.name} for {lacking} passage(s); "
+                    "run `python -m bot index` to compute them"
+                )
+                return None
+            matrix = matrix[at]
+        return DenseRetriever(embedder, self._passage_ids, matrix, rows)
 
     @classmethod
     def open(
@@ -279,9 +283,9 @@ class Index:
     def frequent_places(self, limit: int) -> list[str]:
         """Country names the corpus mentions most, most frequent first."""
         counted = [
-            (len(self._rows(frozenset({name}) | self._places.equivalents(name))), name)
+            (self._engine.df(frozenset({name}) | self._places.equivalents(name)), name)
             for name in self._places.names
-            if self._engine.df(name)
+            if self._engine.df((name,))
         ]
         counted.sort(key=lambda item: (-item[0], len(item[1]), item[1]))
         names: list[str] = []
@@ -293,11 +297,11 @@ class Index:
     @property
     def passage_count(self) -> int:
         """How many passages are indexed."""
-        return len(self._passage_ids)
+        return self._engine.size
 
     def sources(self) -> list[Source]:
         """The indexed sources, in path order."""
-        return sorted(self._sources.values(), key=lambda s: s.path)
+        return self._store.sources()
 
     def skipped(self) -> list[tuple[str, str]]:
         """Files the last build skipped, with their reasons."""
@@ -308,13 +312,13 @@ class Index:
         row = self._row(passage_id)
         if row is None:
             return None
-        source = self._sources[int(self._source_of[row])]
-        start, end = (int(x) for x in self._spans[row])
+        source = self._source(int(self._source_of[row]))
+        start, end = int(self._starts[row]), int(self._ends[row])
         return PassageText(passage_id, source, self._content(source.id)[start:end])
 
     def source_passages(self, source_id: int) -> list[int]:
         """Ids of a source's passages, in reading order."""
-        rows = np.flatnonzero(self._source_of == source_id)
+        rows = np.flatnonzero((self._source_of == source_id) & self._live)
         return [int(self._passage_ids[r]) for r in rows]
 
     def analyze(self, question: str) -> Question:
@@ -403,7 +407,6 @@ class Index:
             rows,
             found.scores if found is not None else np.zeros(0),
             self._context,
-            self._rows,
             self.search_settings.ranking(self.retrieval),
             found.similarity if found is not None else None,
         )
@@ -446,7 +449,7 @@ class Index:
     ) -> SearchResult:
         """A date with nothing else asked: the opening passage of each source, by date."""
         when = asked.dates
-        leads = np.flatnonzero((self._ordinals == 0) & (self._day > 0))
+        leads = np.flatnonzero((self._ordinals == 0) & (self._day > 0) & self._live)
         if allowed is not None:
             leads = leads[allowed[leads]]
         days = self._day[leads]
@@ -469,19 +472,12 @@ class Index:
             retrieval=self.retrieval,
         )
 
-    def _rows(self, stems: frozenset[str]) -> NDArray[np.int32]:
-        """Rows of the passages that contain any of the stems, ascending."""
-        postings = [self._engine.postings(stem) for stem in stems]
-        if not postings:
-            return np.zeros(0, dtype=np.int32)
-        return postings[0] if len(postings) == 1 else np.unique(np.concatenate(postings))
-
     def _row(self, passage_id: int) -> int | None:
         # Passage ids ascend with the rows (checked when the index is loaded).
         row = int(np.searchsorted(self._passage_ids, passage_id))
         if row >= len(self._passage_ids) or self._passage_ids[row] != passage_id:
             return None
-        return row
+        return row if self._live[row] else None
 
     def _lead_hit(self, row: int) -> Hit:
         return self._excerpt_hit(row, 0.0, [], AnswerType.OTHER)
@@ -492,8 +488,8 @@ class Index:
     def _excerpt_hit(
         self, row: int, score: float, matched: Sequence[QueryTerm], kind: AnswerType
     ) -> Hit:
-        source = self._sources[int(self._source_of[row])]
-        start, end = (int(x) for x in self._spans[row])
+        source = self._source(int(self._source_of[row]))
+        start, end = int(self._starts[row]), int(self._ends[row])
         content = self._content(source.id)
         groups = [(t.stems, t.weight) for t in matched]
         chosen = excerptmod.select(
@@ -523,28 +519,37 @@ class Index:
             self._content_cache[source_id] = text
         return text
 
-    def _terms_by_initial(self) -> dict[str, list[str]]:
-        """Indexed terms grouped by first letter: a misspelling keeps its first letter."""
-        if self._initials is None:
-            groups: dict[str, list[str]] = {}
-            for term in self._engine.terms:
-                groups.setdefault(term[0], []).append(term)
-            self._initials = groups
-        return self._initials
+    def _source(self, source_id: int) -> Source:
+        source = self._source_cache.get(source_id)
+        if source is None:
+            source = self._store.source(source_id)
+            if len(self._source_cache) > 4096:
+                self._source_cache.clear()
+            self._source_cache[source_id] = source
+        return source
 
 
 class _Vocabulary:
     """The index's terms, as question analysis asks about them."""
 
-    def __init__(self, index: Index) -> None:
-        self._index = index
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        # Indexed terms by first letter (a misspelling keeps its first letter), read when
+        # a misspelling first needs them.
+        self._initials: dict[str, list[str]] = {}
 
     @property
     def size(self) -> int:
-        return self._index.passage_count
+        return self._engine.size
 
     def df(self, stems: frozenset[str]) -> int:
-        return len(self._index._rows(stems))
+        return self._engine.df(stems)
 
     def near(self, stem: str) -> list[tuple[str, int]]:
-        return near_terms(stem, self._index._terms_by_initial())
+        initial = stem[:1]
+        terms = self._initials.get(initial)
+        if terms is None:
+            terms = self._engine.with_prefix(initial)
+            self._initials[initial] = terms
+        close = near_terms(stem, {initial: terms})
+        return [(term, d) for term, d in close if self._engine.df((term,))]

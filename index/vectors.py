@@ -1,9 +1,11 @@
 """Passage vectors for the dense retriever: computed at index time, stored in the index
-file keyed by passage id and content key, reused by the next build for every passage whose
-text, title and model are unchanged.
+file keyed by passage id and content key. Passage ids are stable (a build gives new ids only
+to the passages of new and changed files), so a build embeds only passages without a vector,
+reusing the stored vector of any passage whose text, title and model are unchanged, and
+drops the vectors of deleted passages.
 
 The storage sits behind VectorStore: today one SQLite table in the index file
-(SqliteVectors); another store only has to give the same four operations.
+(SqliteVectors); another store only has to give the same operations.
 """
 
 from __future__ import annotations
@@ -53,6 +55,18 @@ class VectorStore(Protocol):
 
     def load(self) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         """Every stored passage id, ascending, and its vector as float32 rows."""
+        ...
+
+    def ids(self) -> NDArray[np.int64]:
+        """Every stored passage id, ascending."""
+        ...
+
+    def count(self) -> int:
+        """How many vectors are stored."""
+        ...
+
+    def remove(self, passage_ids: Sequence[int]) -> None:
+        """Forget the vectors of these passages."""
         ...
 
 
@@ -111,6 +125,28 @@ class SqliteVectors:
             f"INSERT OR REPLACE INTO {self._schema}.embeddings VALUES (?, ?, ?)", rows
         )
 
+    def ids(self) -> NDArray[np.int64]:
+        if not self._exists():
+            return np.zeros(0, dtype=np.int64)
+        rows = self._conn.execute(
+            f"SELECT passage_id FROM {self._schema}.embeddings ORDER BY passage_id"
+        )
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def count(self) -> int:
+        if not self._exists():
+            return 0
+        (count,) = self._conn.execute(f"SELECT COUNT(*) FROM {self._schema}.embeddings").fetchone()
+        return int(count)
+
+    def remove(self, passage_ids: Sequence[int]) -> None:
+        if not passage_ids or not self._exists():
+            return
+        self._conn.executemany(
+            f"DELETE FROM {self._schema}.embeddings WHERE passage_id = ?",
+            ((int(i),) for i in passage_ids),
+        )
+
     def load(self) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         empty = np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
         if not self._exists():
@@ -142,52 +178,98 @@ class EmbeddingCounts:
     reused: int
 
 
+class Passages(Protocol):
+    """The live passages of the index being built, as the embedding stage reads them."""
+
+    @property
+    def before(self) -> int:
+        """How many passages were live before this build."""
+        ...
+
+    def count(self) -> int:
+        """How many passages are live."""
+        ...
+
+    def added(self) -> NDArray[np.int64]:
+        """Ids of the passages this build adds, ascending."""
+        ...
+
+    def dropped(self) -> NDArray[np.int64]:
+        """Ids of the passages this build deletes, ascending."""
+        ...
+
+    def ids(self) -> NDArray[np.int64]:
+        """Every live passage id, ascending (read from the segments: the slow way)."""
+        ...
+
+    def texts(self, passage_ids: Sequence[int]) -> list[tuple[str, str]]:
+        """The title of its source and the text of each of some live passages (ascending)."""
+        ...
+
+
 class EmbeddingStage:
-    """The build's embedding stage: vectors for the new index's passages, reusing the
-    previous index's vectors for passages whose embedded text is unchanged."""
+    """The build's embedding stage: a vector for every live passage that has none, reusing
+    a stored vector of the same embedded text; the vectors of deleted passages dropped."""
 
     def __init__(self, embedder: Embedder, progress: EmbedProgress | None = None) -> None:
         self.embedder = embedder
         self._progress = progress
 
-    def __call__(self, conn: sqlite3.Connection, has_old: bool) -> EmbeddingCounts:
-        """Fill the vector store of the index being built on conn ("old" attached if any)."""
+    def __call__(self, conn: sqlite3.Connection, passages: Passages) -> EmbeddingCounts:
+        """Bring the vector store of the index being built on conn up to date."""
         model_id = self.embedder.model_id
-        rows = conn.execute(
-            "SELECT p.id, s.title, p.text FROM passages p JOIN sources s ON s.id = p.source_id"
-            " ORDER BY p.id"
-        ).fetchall()
-        keys = [content_key(model_id, embedding_text(title, text)) for _, title, text in rows]
-        old = SqliteVectors(conn, "old") if has_old else None
-        reuse = old.known(keys) if old is not None and old.model_id() == model_id else {}
-        new = SqliteVectors(conn)
-        new.write(model_id, [])
-        # Each distinct missing text is embedded once, however many passages share it.
-        missing = [i for i, key in enumerate(keys) if key not in reuse]
-        first_of: dict[bytes, int] = {}
-        todo = [i for i in missing if first_of.setdefault(keys[i], i) == i]
+        store = SqliteVectors(conn)
+        if store.model_id() not in (None, model_id):
+            store.remove(store.ids().tolist())  # another model's vectors: none can be reused
+        store.write(model_id, [])
+        # Builds keep vectors of live passages only: when as many are stored as passages
+        # were live, exactly those are, and the build's own changes are all there is to do.
+        if store.count() == passages.before:
+            missing, dead = passages.added().tolist(), passages.dropped().tolist()
+        else:  # a first build with the model, or after builds without it
+            live, stored = passages.ids(), store.ids()
+            missing = np.setdiff1d(live, stored, assume_unique=True).tolist()
+            dead = np.setdiff1d(stored, live, assume_unique=True).tolist()
+        # The key of each passage without a vector, its text read a round at a time (and
+        # again below if it must be embedded): no build holds the corpus's text at once.
+        keys: list[bytes] = []
+        for lo in range(0, len(missing), ROUND):
+            part = missing[lo : lo + ROUND]
+            keys.extend(
+                content_key(model_id, embedding_text(title, text))
+                for title, text in passages.texts(part)
+            )
+        # A stored vector of the same text (an edited file's unchanged passages, deleted
+        # ones too) is reused; each distinct new text is embedded once.
+        reuse = store.known(keys)
+        store.write(
+            model_id, ((i, k, reuse[k]) for i, k in zip(missing, keys, strict=True) if k in reuse)
+        )
+        first: dict[bytes, int] = {}
+        twins: list[tuple[int, bytes]] = []
+        for passage_id, key in zip(missing, keys, strict=True):
+            if key in reuse:
+                continue
+            if first.setdefault(key, passage_id) != passage_id:
+                twins.append((passage_id, key))
+        todo = list(first.items())
         total = len(todo)
-        done = 0
         if self._progress is not None:
             self._progress(0, total)
-        made: dict[bytes, bytes] = {}
         for lo in range(0, total, ROUND):
             part = todo[lo : lo + ROUND]
-            texts = [embedding_text(rows[i][1], rows[i][2]) for i in part]
+            texts = [embedding_text(t, x) for t, x in passages.texts([i for _, i in part])]
 
-            def step(n: int, _: int, base: int = done) -> None:
+            def step(n: int, _: int, base: int = lo) -> None:
                 if self._progress is not None:
                     self._progress(base + n, total)
 
             vectors = self.embedder.passages(texts, step).astype(STORED)
-            for i, vector in zip(part, vectors, strict=True):
-                made[keys[i]] = vector.tobytes()
-            done += len(part)
-        new.write(
-            model_id,
-            (
-                (rows[i][0], keys[i], reuse[keys[i]] if keys[i] in reuse else made[keys[i]])
-                for i in range(len(rows))
-            ),
-        )
-        return EmbeddingCounts(embedded=total, reused=len(rows) - len(missing))
+            store.write(
+                model_id,
+                ((i, k, v.tobytes()) for (k, i), v in zip(part, vectors, strict=True)),
+            )
+        made = store.known([key for _, key in twins])
+        store.write(model_id, ((i, k, made[k]) for i, k in twins))
+        store.remove(dead)
+        return EmbeddingCounts(embedded=total, reused=passages.count() - total - len(twins))

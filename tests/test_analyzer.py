@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from index import AnalyzerSettings, ConfigurationError, fold
-from index.analyzer import Analyzer, fold_map
+from index.analyzer import _TOKEN_RE, Analyzer, fold_map, soft_fold
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +81,14 @@ def test_possessive_s_is_not_a_word(analyzer: Analyzer) -> None:
     assert analyzer.terms("Maduro's film") == ["maduro", "film"]
     spans = analyzer.term_spans("Maduro's film")
     assert spans[0][:2] == (0, 6)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=st.text(
+        alphabet=st.sampled_from([*"aZ9_0 '’.,-\n\t\"!?;:()x1é", "Ö", "٣", "ﬁ"]), max_size=40
+    )
+)
+@example(text="3.12, don't 'quoted' e.g. 40,000. x_y 7.")
+def test_tokens_are_the_token_pattern_over_the_folded_text(text: str) -> None:
+    assert Analyzer().tokens(text) == _TOKEN_RE.findall(soft_fold(text))

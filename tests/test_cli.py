@@ -106,6 +106,7 @@ def test_sources_lists_titles_and_dates(tmp_path: Path, capsys: pytest.CaptureFi
         ("[telegram]\ntokn = 'x'\n", "telegram.tokn"),
         ("[telegram]\nadmin_ids = ['me']\n", "telegram.admin_ids"),
         ("[retrieval]\nk1 = 'high'\n", "retrieval.k1"),
+        ("[retrieval]\nepsilon = 0.25\n", "retrieval.epsilon: no longer used"),
         ("[retrieval]\nlanguage = 'klingon'\n", "retrieval.language"),
         ("[retrieval]\nmin_answerability = 3\n", "retrieval.min_answerability"),
         ("[index]\npath = 5\n", "index.path"),

@@ -139,6 +139,109 @@ def test_a_reindex_embeds_only_the_changed_file(tmp_path: Path, write_corpus: Wr
         index.close()
 
 
+def test_a_reindex_reads_no_passage_ids_beyond_its_own_changes(
+    tmp_path: Path, write_corpus: WriteCorpus, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from index import build as buildmod
+
+    corpus = write_corpus(MUSEUM)
+    db = tmp_path / "i.sqlite"
+    build_index(corpus, db, IndexSettings(), embedder=embedder)
+
+    def every_id(self: object) -> np.ndarray:
+        raise AssertionError("the build listed every passage id")
+
+    monkeypatch.setattr(buildmod._LivePassages, "ids", every_id)
+    (corpus / "museum" / "tickets.md").write_text(
+        "# Tickets\n\nMuseum tickets cost five euros from June.\n", encoding="utf-8"
+    )
+    (corpus / "ferry" / "timetable.md").unlink()
+    report = build_index(corpus, db, IndexSettings(), embedder=embedder)
+    assert (report.embedded, report.reused_vectors, report.passages) == (1, 2, 3)
+    assert len(_vectors(db)) == 3
+    report = build_index(corpus, db, IndexSettings(), embedding_model="")
+    assert report.unchanged == 3
+
+
+def test_a_build_without_the_model_keeps_the_vectors_of_live_passages(
+    tmp_path: Path, write_corpus: WriteCorpus, embedder: Embedder
+) -> None:
+    corpus = write_corpus(MUSEUM)
+    db = tmp_path / "i.sqlite"
+    build_index(corpus, db, IndexSettings(), embedder=embedder)
+    (corpus / "ferry" / "timetable.md").write_text(
+        "# Ferry timetable\n\nThe ferry leaves at eight from May.\n", encoding="utf-8"
+    )
+    report = build_index(corpus, db, IndexSettings(), embedding_model="")
+    assert (report.retrieval, report.embedded, report.passages) == ("bm25", 0, 4)
+    # The old timetable's vector went with its passage; the new one has none yet.
+    assert len(_vectors(db)) == 3
+    index = Index.open(db, embedder=embedder)
+    try:
+        assert index.retrieval == "bm25"
+        assert index.retrieval_note == (
+            "the index lacks vectors of all-MiniLM-L6-v2 for 1 passage(s); "
+            "run `python -m bot index` to compute them"
+        )
+    finally:
+        index.close()
+    report = build_index(corpus, db, IndexSettings(), embedder=embedder)
+    assert (report.embedded, report.reused_vectors) == (1, 3)
+    index = Index.open(db, embedder=embedder)
+    try:
+        assert index.retrieval == "hybrid"
+    finally:
+        index.close()
+
+
+def test_new_index_settings_drop_the_vectors_with_the_passage_ids(
+    tmp_path: Path, write_corpus: WriteCorpus, embedder: Embedder
+) -> None:
+    corpus = write_corpus(MUSEUM)
+    db = tmp_path / "i.sqlite"
+    build_index(corpus, db, IndexSettings(), embedder=embedder)
+    other = IndexSettings(passage_chars=600)
+    build_index(corpus, db, other, embedding_model="")  # passage ids start again
+    index = Index.open(db, other, embedder=embedder)
+    try:
+        assert index.retrieval == "bm25"
+        assert index.retrieval_note.startswith("the index holds no vectors of all-MiniLM-L6-v2")
+    finally:
+        index.close()
+    report = build_index(corpus, db, other, embedder=embedder)
+    assert (report.embedded, report.reused_vectors) == (4, 0)
+
+
+def test_hybrid_answers_never_cite_a_deleted_passage(
+    tmp_path: Path, write_corpus: WriteCorpus, embedder: Embedder
+) -> None:
+    files = {
+        f"notes/n{i}.md": f"# Pier {i}\n\nThe tide at pier {i} rose at {i} o'clock.\n"
+        for i in range(12)
+    }
+    corpus = write_corpus({**MUSEUM, **files})
+    db = tmp_path / "i.sqlite"
+    build_index(corpus, db, IndexSettings(), embedder=embedder)
+    (corpus / "museum" / "director.md").write_text(
+        "# Harbour Museum news\n\nBo Lind now runs the Harbour Museum.\n", encoding="utf-8"
+    )
+    report = build_index(corpus, db, IndexSettings(), embedder=embedder)
+    assert (report.embedded, report.reused_vectors) == (1, 15)
+    index = Index.open(db, embedder=embedder)
+    try:
+        # The old director's passage is a deleted row of its segment, not gone from it.
+        assert sum(len(part.deleted) for part in index._store.parts) == 1
+        assert index.retrieval == "hybrid"
+        found = index.search("Who runs the museum? Ana Ruiz?", min_answerability=0, limit=20)
+        assert found.hits[0].source.path == "museum/director.md"
+        assert "Bo Lind" in found.hits[0].excerpt
+        live = {pid for s in index.sources() for pid in index.source_passages(s.id)}
+        assert {hit.passage_id for hit in found.hits} <= live
+        assert len(live) == 16
+    finally:
+        index.close()
+
+
 def test_empty_embedding_model_builds_and_answers_bm25_only(
     tmp_path: Path, write_corpus: WriteCorpus
 ) -> None:
@@ -276,8 +379,18 @@ def test_fusion_weighs_normalised_scores(seed_index: Index) -> None:
         def __init__(self) -> None:
             pass
 
-        def scores(self, terms: object) -> tuple[np.ndarray, np.ndarray]:
-            return np.array([1, 2]), np.array([0.0, 1.0, 4.0])
+        # BM25 scores rows 1 and 2 (1 and 4); row 0 holds no question word.
+        scores = np.array([0.0, 1.0, 4.0])
+
+        def top(
+            self, terms: object, k: int, allowed: np.ndarray | None
+        ) -> tuple[np.ndarray, np.ndarray]:
+            rows = np.array([2, 1])
+            rows = rows[allowed[rows]] if allowed is not None else rows
+            return rows[:k], self.scores[rows[:k]]
+
+        def scores_at(self, terms: object, rows: np.ndarray) -> np.ndarray:
+            return self.scores[rows]
 
     # BM25 0, 1, 4 → 0, 0.25, 1; similarity 1, 0.6, 0 → 1, 0.6, 0 (min-max).
     for weight, best in ((0.0, 12), (1.0, 10), (0.4, 12), (0.8, 10)):

@@ -31,6 +31,7 @@ from index import (
     build_index,
 )
 from index import documents as documents_module
+from index import segments as segments_module
 from index import store as store_module
 from tests import fake_bot_api as api
 from tests.bot_env import ADMIN, Env, PausedBuild, reply_to
@@ -69,18 +70,26 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-@pytest.fixture
-def disk_fills_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Builds of a new index hit a full disk after about 200 KB (SQLite's own SQLITE_FULL)."""
-    real_connect = sqlite3.connect
+def filling_connect(real_connect: Any) -> Any:
+    """sqlite3.connect for an index whose disk is nearly full (SQLite's own SQLITE_FULL): a
+    new index's file stops at 50 pages, an index refreshed in place grows by one page."""
 
     def connect(database: Any, *args: Any, **kwargs: Any) -> sqlite3.Connection:
         conn = real_connect(database, *args, **kwargs)
         if ".building-" in str(database):
             conn.execute("PRAGMA max_page_count = 50")
+        elif str(database).endswith("?mode=rw"):  # the index's file, opened by index.store
+            (pages,) = conn.execute("PRAGMA page_count").fetchone()
+            conn.execute(f"PRAGMA max_page_count = {pages + 1}")
         return conn
 
-    monkeypatch.setattr(sqlite3, "connect", connect)
+    return connect
+
+
+@pytest.fixture
+def disk_fills_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Builds hit a full disk: see filling_connect."""
+    monkeypatch.setattr(sqlite3, "connect", filling_connect(sqlite3.connect))
 
 
 # ---------------------------------------------------------------- the index
@@ -163,15 +172,30 @@ def test_failures_of_the_swap_itself_are_named(
     message: str,
 ) -> None:
     corpus = write_corpus(notes(3))
-    db = tmp_path / "i.sqlite"
-    build_index(corpus, db, IndexSettings())
-    write_notes(corpus, 2, start=3)
+    expected = re.escape(message.format(folder=tmp_path))
 
+    # A new index is built aside, then moved in place.
     def replace(src: Any, dst: Any) -> None:
         raise OSError(error, os.strerror(error), str(dst))
 
     monkeypatch.setattr(store_module.os, "replace", replace)
-    with pytest.raises(IndexWriteError, match=re.escape(message.format(folder=tmp_path))):
+    with pytest.raises(IndexWriteError, match=expected):
+        build_index(corpus, tmp_path / "new.sqlite", IndexSettings())
+    assert not (tmp_path / "new.sqlite").exists()
+    assert [p.name for p in tmp_path.iterdir() if ".building-" in p.name] == []
+    assert list((tmp_path / "new.sqlite.segments").iterdir()) == []
+    monkeypatch.undo()
+
+    # An index is refreshed in place: new segment files are written, then one commit.
+    db = tmp_path / "i.sqlite"
+    build_index(corpus, db, IndexSettings())
+    write_notes(corpus, 2, start=3)
+
+    def write(segment: Any, path: Path) -> None:
+        raise OSError(error, os.strerror(error), str(path))
+
+    monkeypatch.setattr(segments_module, "write", write)
+    with pytest.raises(IndexWriteError, match=expected):
         build_index(corpus, db, IndexSettings())
     assert source_count(db) == 3
 
@@ -231,7 +255,11 @@ def test_a_really_full_disk(
         assert code == 0
         assert "Note 1 on the tides at pier 1" in out
         assert source_count(db) == 3
-        assert sorted(p.name for p in disk.iterdir()) == ["index.sqlite"]
+        # Nothing of the failed build is left: the index and the segments it lists.
+        assert sorted(p.name for p in disk.iterdir()) == ["index.sqlite", "index.sqlite.segments"]
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            listed = {row[0] for row in conn.execute("SELECT file FROM segments")}
+        assert {p.name for p in (disk / "index.sqlite.segments").iterdir()} == listed
         subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
         code, _, err = cli(capsys, "index", *args)
         assert code == 2
@@ -269,15 +297,7 @@ def test_the_cli_names_a_full_disk_in_one_line(
     assert cli(capsys, "index", *args)[0] == 0
     write_notes(corpus, 200, start=3)
     with pytest.MonkeyPatch.context() as mp:
-        real_connect = sqlite3.connect
-
-        def connect(database: Any, *a: Any, **kw: Any) -> sqlite3.Connection:
-            conn = real_connect(database, *a, **kw)
-            if ".building-" in str(database):
-                conn.execute("PRAGMA max_page_count = 50")
-            return conn
-
-        mp.setattr(sqlite3, "connect", connect)
+        mp.setattr(sqlite3, "connect", filling_connect(sqlite3.connect))
         code, out, err = cli(capsys, "index", *args)
     assert (code, out) == (2, "")
     assert err == (

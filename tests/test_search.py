@@ -121,7 +121,8 @@ def test_paging_gives_the_next_citations(seed_index: Index) -> None:
 def test_term_in_half_the_passages_is_still_found(
     tmp_path: Path, write_corpus: WriteCorpus
 ) -> None:
-    # BM25Okapi scores a term found in exactly half of the passages 0.
+    # BM25Okapi scored a term found in exactly half of the passages 0; Lucene's idf, the
+    # index's, is positive for every term a passage holds.
     corpus = write_corpus(
         {"a.txt": "The harbour froze in winter.", "b.txt": "Farmers planted rice."}
     )
@@ -130,7 +131,7 @@ def test_term_in_half_the_passages_is_still_found(
     result = index.search("Which harbour froze?")
     assert result.found
     assert result.hits[0].source.path == "a.txt"
-    assert result.hits[0].score == 0.0
+    assert result.hits[0].score > 0.0
     assert len(result.hits) == 1
     index.close()
 

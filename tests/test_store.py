@@ -20,13 +20,14 @@ from index import (
     documents,
 )
 from index.analyzer import AnalyzerSettings
+from index.store import unpack
 from tests.conftest import SEEDS, WriteCorpus
 
 ALPHA = "date 2024-02-03 Alpha report. The river flooded the valley.\n\nRescue teams arrived."
 BETA = "---\ntitle: Beta notes\n---\nThe harvest failed after the drought."
 
 
-def test_store_holds_sources_passages_and_settings(
+def test_store_holds_sources_their_text_once_and_settings(
     tmp_path: Path, write_corpus: WriteCorpus
 ) -> None:
     corpus = write_corpus({"a.txt": ALPHA, "sub/deeper/b.md": BETA})
@@ -39,10 +40,21 @@ def test_store_holds_sources_passages_and_settings(
     assert rows["sub/deeper/b.md"]["title"] == "Beta notes"
     assert rows["sub/deeper/b.md"]["date"] is None
     assert len(rows["a.txt"]["sha256"]) == 64
-    for p in db["passages"].rows:
-        content = db["sources"].get(p["source_id"])["content"]
-        assert content[p["start"] : p["end"]] == p["text"]
-        assert "date 2024" not in p["text"]
+    texts = {r["source_id"]: unpack(r["content"]) for r in db["texts"].rows}
+    assert texts[rows["a.txt"]["id"]] == ALPHA
+    # The text is stored once, whole; passages are offsets into it, and no table holds
+    # token strings (passage vectors have their own two tables).
+    tables = set(db.table_names()) - {"sqlite_sequence", "embeddings", "embedding_meta"}
+    assert tables == {"meta", "skipped", "sources", "texts", "terms", "forms", "segments"}
+    index = Index.open(db_path)
+    for source in index.sources():
+        passages = [index.passage(i) for i in index.source_passages(source.id)]
+        assert passages
+        for passage in passages:
+            assert passage is not None
+            assert passage.text in texts[source.id]
+            assert "date 2024" not in passage.text
+    index.close()
     meta = {r["key"]: r["value"] for r in db["meta"].rows}
     assert '"language": "english"' in meta["fingerprint"]
 
