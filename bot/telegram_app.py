@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import secrets
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
+import httpx
 from telegram import (
     BotCommand,
     CallbackQuery,
@@ -41,6 +44,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from index import NO_TERMS, ReindexBusyError, SearchIndexError, SwapRefusedError
 
@@ -131,16 +135,27 @@ def build_application(config: Config, clock: Clock | None = None) -> BotApplicat
         if store is not None:
             store.close()
 
+    timeout = config.telegram.request_timeout
+    tls = {"verify": _tls_context()}
     builder = (
         ApplicationBuilder()
         .token(config.telegram.token)
         .context_types(ContextTypes(bot_data=BotData))
         .defaults(Defaults(allow_sending_without_reply=True, link_preview_options=_NO_PREVIEW))
         .job_queue(None)
-        .read_timeout(config.telegram.request_timeout)
-        .write_timeout(config.telegram.request_timeout)
-        .connect_timeout(min(config.telegram.request_timeout, 10.0))
-        .pool_timeout(config.telegram.request_timeout)
+        # python-telegram-bot's own choices (256 connections, one for getUpdates with its
+        # default timeouts), with one TLS context for both clients.
+        .request(
+            HTTPXRequest(
+                connection_pool_size=256,
+                read_timeout=timeout,
+                write_timeout=timeout,
+                connect_timeout=min(timeout, 10.0),
+                pool_timeout=timeout,
+                httpx_kwargs=tls,
+            )
+        )
+        .get_updates_request(HTTPXRequest(connection_pool_size=1, httpx_kwargs=tls))
         .concurrent_updates(True)
         .post_init(post_init)
         .post_stop(post_stop)
@@ -196,6 +211,14 @@ def webhook_options(config: Config) -> dict[str, Any]:
         "secret_token": secret,
         "allowed_updates": ALLOWED_UPDATES,
     }
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The TLS context of every Bot API client in this process, made once: reading the CA
+    bundle costs more than building the rest of an application (httpx makes one per client).
+    """
+    return httpx.create_ssl_context()
 
 
 def _file_url(base: str) -> str:

@@ -87,12 +87,14 @@ async def running_bot(
     clock: Clock | None = None,
     config: dict[str, Any] | None = None,
     search: SearchSettings | None = None,
+    index: Path | None = None,
     **telegram: Any,
 ) -> AsyncIterator[Env]:
     """Start the bot against a fresh stand-in server; on exit check every message it sent.
 
     config overrides fields of Config (access, limits, delivery, …); telegram those of
-    TelegramConfig.
+    TelegramConfig. index: a built index of the seeds to start from (copied), instead of
+    the bot building one at start, when the folder holds none yet.
     """
     caplog.set_level(logging.DEBUG)
     server = api.FakeBotApi(TOKEN)
@@ -100,6 +102,8 @@ async def running_bot(
     corpus = tmp_path / "corpus"
     # A second run in the same folder is a restart: same corpus, index and feedback store.
     shutil.copytree(SEEDS, corpus, dirs_exist_ok=True)
+    if index is not None and not (tmp_path / "index.sqlite").exists():
+        shutil.copyfile(index, tmp_path / "index.sqlite")
     settings = Config(
         corpus=corpus,
         index_path=tmp_path / "index.sqlite",

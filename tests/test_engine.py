@@ -197,7 +197,7 @@ def stored(db_path: Path) -> tuple[list[int], TermMatrix]:
 
 def test_matrix_persists_with_the_index(tmp_path: Path) -> None:
     db_path = tmp_path / "i.sqlite"
-    build_index(SEEDS, db_path, IndexSettings())
+    build_index(SEEDS, db_path, IndexSettings(), embedding_model="")
     ids, matrix = stored(db_path)
     assert_same_matrix(matrix, TermMatrix.from_docs(stored_docs(db_path)))
     indexes = [

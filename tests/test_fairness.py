@@ -64,6 +64,7 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
+@pytest.mark.slow
 async def test_a_600_question_group_burst_and_a_1000_message_flood_do_not_delay_a_private_reply(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, clock: ManualClock
 ) -> None:

@@ -173,6 +173,7 @@ async def test_a_send_that_times_out_is_retried(
         assert len([c for c in env.server.sent(555) if c not in env.server.failed]) == 1
 
 
+@pytest.mark.slow
 async def test_bursts_are_all_answered_and_memory_stays_flat(
     env: Env, caplog: pytest.LogCaptureFixture
 ) -> None:
