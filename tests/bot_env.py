@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 
+from bot import corpus
 from bot import service as service_module
+from bot.chat import BotApplication
 from bot.config import Config, DeliveryConfig, LimitsConfig, SourcesConfig, TelegramConfig
 from bot.delivery import Clock
-from bot.telegram_app import ALLOWED_UPDATES, BotApplication, build_application
+from bot.telegram_app import ALLOWED_UPDATES, build_application
 from index import SearchSettings
 from tests import fake_bot_api as api
 from tests.conftest import SEEDS
@@ -175,7 +177,7 @@ class PausedBuild:
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Route the bot's reindex builds through the gate."""
-        real_build = service_module.build
+        real_build = corpus.build
 
         def build(config: Config, progress: Any = None, *, force: bool = False) -> Any:
             def gated(done: int, total: int) -> None:
@@ -185,4 +187,4 @@ class PausedBuild:
 
             return real_build(config, gated, force=force)
 
-        monkeypatch.setattr(service_module, "build", build)
+        monkeypatch.setattr(service_module, "build", build)  # the name the service calls

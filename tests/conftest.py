@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ SEEDS = ROOT / "seeds"
 UNDATED_SEED = "000_63e586bc02c946bd.txt"
 DATED_SEED = "001_b657fdf5db65832a.txt"
 
-WriteCorpus = Callable[[dict[str, str | bytes]], Path]
+WriteCorpus = Callable[[Mapping[str, str | bytes]], Path]
 
 # BM25 only. Hybrid retrieval is the default with the semantic extra (which dev installs),
 # and embedding runs at about ten passages a second here: tests that are not about
@@ -33,7 +33,7 @@ BM25_TOML = '[retrieval]\nembedding_model = ""\n'
 def write_corpus(tmp_path: Path) -> WriteCorpus:
     """Write {relative path: text or bytes} into a fresh corpus folder."""
 
-    def write(files: dict[str, str | bytes]) -> Path:
+    def write(files: Mapping[str, str | bytes]) -> Path:
         corpus = tmp_path / "corpus"
         corpus.mkdir(exist_ok=True)
         for rel, content in files.items():

@@ -4,6 +4,7 @@ what a passage holds, answer-type aware excerpts, and dates no source has."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def _index(write_corpus: WriteCorpus, tmp_path: Path, files: dict[str, str | byt
 
 
 @pytest.fixture
-def town(write_corpus: WriteCorpus, tmp_path: Path) -> Index:
+def town(write_corpus: WriteCorpus, tmp_path: Path) -> Iterator[Index]:
     index = _index(
         write_corpus,
         tmp_path,

@@ -68,7 +68,7 @@ def test_both_engines_score_and_rank_as_bm25okapi(
 ) -> None:
     k1, b, epsilon = params
     matrix = TermMatrix.from_docs(docs)
-    engines = [
+    engines: list[Bm25Engine | SparseEngine] = [
         Bm25Engine(matrix, k1=k1, b=b, epsilon=epsilon),
         SparseEngine(matrix, k1=k1, b=b, epsilon=epsilon),
     ]

@@ -31,7 +31,6 @@ from index import (
     build_index,
 )
 from index import documents as documents_module
-from index import store as store_module
 from tests import fake_bot_api as api
 from tests.bot_env import ADMIN, Env, PausedBuild, reply_to
 from tests.conftest import WriteCorpus
@@ -75,7 +74,7 @@ def disk_fills_up(monkeypatch: pytest.MonkeyPatch) -> None:
     real_connect = sqlite3.connect
 
     def connect(database: Any, *args: Any, **kwargs: Any) -> sqlite3.Connection:
-        conn = real_connect(database, *args, **kwargs)
+        conn: sqlite3.Connection = real_connect(database, *args, **kwargs)
         if ".building-" in str(database):
             conn.execute("PRAGMA max_page_count = 50")
         return conn
@@ -176,7 +175,7 @@ def test_failures_of_the_swap_itself_are_named(
     def replace(src: Any, dst: Any) -> None:
         raise OSError(error, os.strerror(error), str(dst))
 
-    monkeypatch.setattr(store_module.os, "replace", replace)
+    monkeypatch.setattr(os, "replace", replace)  # the index's swap
     with pytest.raises(IndexWriteError, match=re.escape(message.format(folder=tmp_path))):
         build_index(corpus, db, IndexSettings(), embedding_model="")
     assert source_count(db) == 3
@@ -301,7 +300,7 @@ def test_the_cli_names_a_full_disk_in_one_line(
         real_connect = sqlite3.connect
 
         def connect(database: Any, *a: Any, **kw: Any) -> sqlite3.Connection:
-            conn = real_connect(database, *a, **kw)
+            conn: sqlite3.Connection = real_connect(database, *a, **kw)
             if ".building-" in str(database):
                 conn.execute("PRAGMA max_page_count = 50")
             return conn

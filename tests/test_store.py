@@ -40,7 +40,7 @@ def test_store_holds_sources_passages_and_settings(
     assert rows["sub/deeper/b.md"]["date"] is None
     assert len(rows["a.txt"]["sha256"]) == 64
     for p in db["passages"].rows:
-        content = db["sources"].get(p["source_id"])["content"]
+        content = db.table("sources").get(p["source_id"])["content"]
         assert content[p["start"] : p["end"]] == p["text"]
         assert "date 2024" not in p["text"]
     meta = {r["key"]: r["value"] for r in db["meta"].rows}
