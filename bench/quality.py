@@ -84,7 +84,6 @@ from index import (
     Mode,
     SearchSettings,
     build_index,
-    fold,
     load_embedder,
 )
 
@@ -418,14 +417,9 @@ def _mean(values: Iterable[float]) -> float:
     return statistics.fmean(items) if items else 0.0
 
 
-def _norm(text: str, folding: bool) -> str:
-    return " ".join((fold(text) if folding else text.lower()).split())
-
-
 def contains(text: str, answers: Iterable[str], folding: bool = True) -> bool:
-    """Whether any gold answer appears in text (case and spacing ignored; accents if folding)."""
-    hay = _norm(text, folding)
-    return any(_norm(a, folding) in hay for a in answers if a.strip())
+    """Whether any gold answer appears in text, compared as the gold sets compare phrases."""
+    return gold.contains_any(text, answers, folding=folding)
 
 
 def words(text: str) -> int:
