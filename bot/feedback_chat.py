@@ -14,7 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from . import messages
+from . import render_telegram
 from .answer import Answer
 from .chat import BotApplication, Context, answer_query, kind_of, reply, reply_plain
 from .config import Config
@@ -194,4 +194,4 @@ async def on_stats(update: Update, context: Context) -> None:
         reply_plain(context, message, STATS_OFF)
         return
     stats = await asyncio.to_thread(store.stats)
-    reply(context, message, [messages.stats_message(stats)])
+    reply(context, message, [render_telegram.stats_message(stats)])

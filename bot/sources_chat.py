@@ -14,6 +14,7 @@ from index import ReindexBusyError, SearchIndexError
 from . import sources
 from .chat import BotApplication, Context, reply
 from .config import Config
+from .render_telegram import MESSAGE_LIMIT, trim
 from .service import AnswerService, ReindexOutcome
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ async def _admin_message(update: Update, context: Context, what: str) -> Message
 
 async def _say(context: Context, message: Message, text: str) -> None:
     """Reply in plain text through the chat's queue, and wait until it is sent."""
-    await reply(context, message, [text[:4000]], html=False)
+    await reply(context, message, [trim(text, MESSAGE_LIMIT)], html=False)
 
 
 async def on_document(update: Update, context: Context) -> None:

@@ -48,7 +48,7 @@ from telegram.request import HTTPXRequest
 
 from index import NO_TERMS, ReindexBusyError, SearchIndexError, SwapRefusedError
 
-from . import feedback_chat, logs, messages, sources_chat
+from . import feedback_chat, logs, render_telegram, sources_chat, views
 from .addressing import group_question, is_addressed, is_chitchat, mentions
 from .answer import Answer
 from .chat import (
@@ -62,10 +62,10 @@ from .chat import (
     reply_plain,
 )
 from .config import Config
-from .corpus import report_lines
 from .delivery import Clock, MonotonicClock, Outbox, seconds
 from .limits import QuestionLimits, Scope, Verdict
 from .service import AnswerService
+from .views import ReindexStatus
 
 log = logging.getLogger(__name__)
 
@@ -360,7 +360,7 @@ async def _answer(message: Message, context: Context, question: str) -> None:
     answer = await service.answer(question)
     votes = await feedback_chat.record(context, message, answer)
     markup = _answer_buttons(service, answer, votes)
-    reply(context, message, messages.answer_messages(answer), markup)
+    reply(context, message, render_telegram.answer_messages(answer), markup)
 
 
 def _answer_buttons(
@@ -431,11 +431,11 @@ async def on_quote(update: Update, context: Context) -> None:
         reply_plain(context, message, QUOTE_USAGE)
         return
     result = await _service(context).quotes(query)
-    if not result.quotes:
+    if not result.cards:
         text = QUOTE_USAGE if result.reason == NO_TERMS else NO_QUOTES
         reply_plain(context, message, text)
         return
-    reply(context, message, messages.quote_messages(result.quotes))
+    reply(context, message, render_telegram.quote_messages(result.cards))
 
 
 async def on_inline(update: Update, context: Context) -> None:
@@ -446,19 +446,19 @@ async def on_inline(update: Update, context: Context) -> None:
     service = _service(context)
     query = inline.query[:INLINE_QUERY_CHARS].strip()
     if query:
-        quotes = (await service.quotes(query, limit=10)).quotes
+        quotes = (await service.quotes(query, limit=10)).cards
     else:
         quotes = await service.notable(limit=5)
     results = [
         InlineQueryResultArticle(
             id=f"{service.generation}:{q.passage_id}:{i}",
-            title=messages.inline_title(q),
-            description=messages.inline_description(q),
+            title=render_telegram.inline_title(q),
+            description=render_telegram.inline_description(q),
             input_message_content=InputTextMessageContent(
-                messages.quote_block(q), parse_mode=ParseMode.HTML
+                render_telegram.quote_block(q), parse_mode=ParseMode.HTML
             ),
         )
-        for i, q in enumerate(quotes[: messages.INLINE_RESULTS_LIMIT])
+        for i, q in enumerate(quotes[: render_telegram.INLINE_RESULTS_LIMIT])
     ]
     await _with_retries(lambda: inline.answer(results, cache_time=30, is_personal=False))
 
@@ -490,7 +490,7 @@ async def on_passage_button(update: Update, context: Context) -> None:
         await answer_query(context, query, STALE_BUTTON)
         return
     await answer_query(context, query)
-    reply(context, message, messages.passage_messages(passage))
+    reply(context, message, render_telegram.passage_messages(passage))
 
 
 async def on_more_button(update: Update, context: Context) -> None:
@@ -511,7 +511,9 @@ async def on_more_button(update: Update, context: Context) -> None:
         await answer_query(context, query, STALE_BUTTON)
         return
     await answer_query(context, query)
-    reply(context, message, messages.answer_messages(answer), _answer_buttons(service, answer))
+    reply(
+        context, message, render_telegram.answer_messages(answer), _answer_buttons(service, answer)
+    )
 
 
 async def on_sources_button(update: Update, context: Context) -> None:
@@ -550,10 +552,9 @@ async def _source_pages(context: Context) -> list[str]:
     service = data.service
     generation = service.generation
     if data.source_pages is None or data.source_pages[0] != generation:
-        index = service.index
-        pages = await asyncio.to_thread(
-            lambda: messages.sources_pages(index.sources(), len(index.skipped()))
-        )
+        listing = await service.sources()
+        # Formatting thousands of sources is work too: off the event loop like the reading.
+        pages = await asyncio.to_thread(render_telegram.sources_pages, listing)
         data.source_pages = (generation, pages)
     return data.source_pages[1]
 
@@ -584,7 +585,7 @@ async def on_help(update: Update, context: Context) -> None:
         return
     service = _service(context)
     example = await service.example_question()
-    text = messages.help_message(
+    text = render_telegram.help_message(
         context.bot.username or "bot", len(service.index.sources()), example
     )
     reply(context, message, [text])
@@ -625,31 +626,33 @@ async def on_reindex(update: Update, context: Context) -> None:
     try:
         outcome = await service.reindex(on_progress, force=args == ["force"])
     except ReindexBusyError:
-        final = messages.html_text(BUSY)
+        report = views.reindex_ended(ReindexStatus.BUSY, BUSY)
     except SwapRefusedError as exc:
         log.warning("reindex refused: %s", exc)
-        final = messages.reindex_failed(
-            f"Reindex refused: {exc}: send /reindex force to swap it in anyway; {STILL_SERVING}"
+        report = views.reindex_ended(
+            ReindexStatus.REFUSED,
+            f"Reindex refused: {exc}: send /reindex force to swap it in anyway; {STILL_SERVING}",
         )
     except SearchIndexError as exc:
         log.warning("reindex failed: %s", exc)
-        final = messages.reindex_failed(f"Reindex failed: {exc}; {STILL_SERVING}")
+        report = views.reindex_ended(
+            ReindexStatus.FAILED, f"Reindex failed: {exc}; {STILL_SERVING}"
+        )
     except Exception:
         # The status must end in done or failed whatever went wrong; the log has the rest.
         log.exception("reindex failed")
-        final = messages.reindex_failed(
-            f"Reindex failed: an unexpected error (details in the bot's log); {STILL_SERVING}"
+        report = views.reindex_ended(
+            ReindexStatus.FAILED,
+            f"Reindex failed: an unexpected error (details in the bot's log); {STILL_SERVING}",
         )
     else:
-        lines = report_lines(outcome.report, limit=10)
-        lines.append(f"Now serving {outcome.sources} source(s), {outcome.passages} passage(s).")
         log.info("reindex by user id %s done in %.2f s", user.id, time.perf_counter() - started)
-        final = messages.reindex_report(lines)
+        report = views.reindex_done(outcome.report, outcome.sources, outcome.passages)
     finally:
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
-    await _finish_status(context, message, status, final)
+    await _finish_status(context, message, status, render_telegram.reindex_message(report))
 
 
 async def _report_progress(
