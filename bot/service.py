@@ -14,6 +14,7 @@ from index import (
     BuildReport,
     Index,
     ProgressCallback,
+    Reason,
     ReindexBusyError,
     find_quotes,
     notable_quotes,
@@ -91,7 +92,8 @@ class AnswerService:
     async def quotes(self, query: str, limit: int = 5) -> Quotes:
         """Verbatim quotes for words or an exact phrase."""
         result = await asyncio.to_thread(find_quotes, self.index, query, limit)
-        return Quotes(views.quote_cards(result.quotes), result.reason)
+        reason = Reason(result.reason) if result.reason else None
+        return Quotes(views.quote_cards(result.quotes), reason)
 
     async def notable(self, limit: int = 5) -> tuple[QuoteCard, ...]:
         """Quoted speech from the newest sources, for an empty inline query."""

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from index import BuildReport, PassageText, Quote, Source
+from index import BuildReport, PassageText, Quote, Reason, Source
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Quotes:
     """The quote cards found for words or a phrase; reason says why there are none."""
 
     cards: tuple[QuoteCard, ...]
-    reason: str | None = None
+    reason: Reason | None = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ import pytest
 
 from bot import config as configmod
 from bot.config import AccessConfig, Config, ConfigError, TelegramConfig
-from bot.telegram_app import REFUSAL, build_application, webhook_options
+from bot.gate import REFUSAL
+from bot.telegram_app import build_application, webhook_options
 from tests import bot_env
 from tests import fake_bot_api as api
 from tests.bot_env import ADMIN, TOKEN, Env, reply_to, running_bot

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from bot.config import DeliveryConfig, LimitsConfig
-from bot.telegram_app import SLOW_DOWN_CHAT, SLOW_DOWN_USER
+from bot.gate import SLOW_DOWN_CHAT, SLOW_DOWN_USER
 from tests import fake_bot_api as api
 from tests.bot_env import Env, reply_to, running_bot
 from tests.fake_clock import ManualClock

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from bot.telegram_app import STILL_SERVING
+from bot.reindex_chat import STILL_SERVING
 from index import (
     CorpusError,
     Index,
