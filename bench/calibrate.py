@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import paths
 import quality
 
 from bot import evaluate
@@ -125,7 +126,7 @@ def ask_all(index: Index, questions: Sequence[tuple[str, bool]], group: str) -> 
 def main(argv: Sequence[str] | None = None) -> int:
     """Fit, choose the threshold, print the figures and one JSON line."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    p.add_argument("--data", type=Path, default=quality.DATA)
+    p.add_argument("--data", type=Path, default=paths.data_folder())
     p.add_argument("--mode", choices=("bm25", "hybrid"), default="bm25")
     p.add_argument("--answered", type=float, default=0.95, help="answered share of SQuAD to keep")
     p.add_argument(
@@ -135,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--cache", type=Path, default=Path(tempfile.gettempdir()) / "dated-sources-bot-quality"
     )
     args = p.parse_args(argv)
+    if (missing := paths.missing_data(args.data, ("squad-v1.1",))) is not None:
+        p.error(missing)
     settings = IndexSettings()
     search = SearchSettings(retrieval=args.mode)
     files, questions = quality.load_split(args.data, None)

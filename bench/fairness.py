@@ -22,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -39,6 +40,11 @@ QUESTION = "What did Peru commit to?"
 
 def _replies(server: api.FakeBotApi, chat: int) -> list[api.Call]:
     return [c for c in server.sent(chat) if c not in server.failed]
+
+
+def _reply_in(chat: int) -> Callable[[api.Call], bool]:
+    """Whether a recorded call is a message sent to chat."""
+    return lambda c: c.method == "sendMessage" and c.params.get("chat_id") == chat
 
 
 async def _settled(server: api.FakeBotApi, chat: int, quiet: float = 5.0) -> float:
@@ -124,11 +130,7 @@ async def flood_wait(retry_after: int, others: int) -> dict[str, float]:
                 for chat in range(500, 500 + others):
                     asked = time.monotonic()
                     server.push(api.text_update(QUESTION, chat_id=chat, user_id=chat))
-                    [reply] = await server.wait_for(
-                        lambda c, chat=chat: (
-                            c.method == "sendMessage" and c.params.get("chat_id") == chat
-                        )
-                    )
+                    [reply] = await server.wait_for(_reply_in(chat))
                     delays.append(reply.at - asked)
                 [late] = await server.wait_for(
                     lambda c: c.params.get("chat_id") == WAITING and c not in server.failed,

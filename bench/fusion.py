@@ -31,6 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import paths
 import quality
 
 from bot import evaluate as gold
@@ -65,7 +66,7 @@ def measure(
 def main(argv: Sequence[str] | None = None) -> int:
     """Sweep the weights; print a table and one JSON line."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    p.add_argument("--data", type=Path, default=quality.DATA)
+    p.add_argument("--data", type=Path, default=paths.data_folder())
     p.add_argument("--weights", type=float, nargs="+", default=[0.3, 0.5, 0.6, 0.7, 0.8, 0.9])
     p.add_argument("--coverage", type=float, nargs="+", default=[0.0, 0.25, 0.5, 1.0])
     p.add_argument("--limit", type=int, default=300, help="questions per SciFact/SQuAD set")
@@ -73,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--cache", type=Path, default=Path(tempfile.gettempdir()) / "dated-sources-bot-quality"
     )
     args = p.parse_args(argv)
+    if (missing := paths.missing_data(args.data)) is not None:
+        p.error(missing)
     settings = IndexSettings()
     dataset = quality.load("scifact", args.data, "train", args.limit)
     scifact = quality.build(

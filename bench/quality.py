@@ -1,7 +1,8 @@
 """Retrieval and answer quality of the bot's own analyzer and retriever on public benchmarks.
 
-Builds a real index (``index.build_index``) from the public data in ``/work/shared/bench``
-written out as one file per document, opens it with ``index.Index.open`` and asks every
+Builds a real index (``index.build_index``) from the public data in ``--data`` (default:
+``$BENCH_DATA``, else ``bench/data``; see BENCHMARKS.md, "Data") written out as one file per
+document, opens it with ``index.Index.open`` and asks every
 judged question, then prints a table per dataset and, last, one JSON line.
 
 - BEIR SciFact (``--split test``, 300 queries; tune on ``--split train``): nDCG@10 and
@@ -70,6 +71,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+import paths
+
 from bot import evaluate as gold
 from bot.answer import compose
 from index import (
@@ -81,12 +84,10 @@ from index import (
     Mode,
     SearchSettings,
     build_index,
-    fold,
     load_embedder,
 )
 
-DATA = Path("/work/shared/bench")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = paths.ROOT
 TUNING_GOLD = ROOT / "tests" / "gold" / "tuning.jsonl"
 TUNING_CORPUS = ROOT / "tests" / "gold" / "tuning" / "corpus"
 DATASETS = ("scifact", "squad", "answerability", "tuning")
@@ -416,14 +417,9 @@ def _mean(values: Iterable[float]) -> float:
     return statistics.fmean(items) if items else 0.0
 
 
-def _norm(text: str, folding: bool) -> str:
-    return " ".join((fold(text) if folding else text.lower()).split())
-
-
 def contains(text: str, answers: Iterable[str], folding: bool = True) -> bool:
-    """Whether any gold answer appears in text (case and spacing ignored; accents if folding)."""
-    hay = _norm(text, folding)
-    return any(_norm(a, folding) in hay for a in answers if a.strip())
+    """Whether any gold answer appears in text, compared as the gold sets compare phrases."""
+    return gold.contains_any(text, answers, folding=folding)
 
 
 def words(text: str) -> int:
@@ -714,7 +710,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     defaults = SearchSettings()
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
-    p.add_argument("--data", type=Path, default=DATA, help="folder with scifact/, squad-v1.1/")
+    p.add_argument(
+        "--data", type=Path, default=paths.data_folder(), help="folder with scifact/, squad-v1.1/"
+    )
     p.add_argument("--split", choices=("test", "train"), default="test", help="SciFact qrels")
     p.add_argument("--limit-queries", type=int, default=None, metavar="N")
     p.add_argument("--depth", type=int, default=None, help="documents ranked per question")
@@ -750,6 +748,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         p.error("--limit-queries must be positive")
     if args.depth is not None and args.depth < 10:
         p.error("--depth must be at least 10")
+    needed = tuple(sorted({FOLDERS[d] for d in args.datasets if d in FOLDERS}))
+    if (missing := paths.missing_data(args.data, needed)) is not None:
+        p.error(missing)
     return args
 
 

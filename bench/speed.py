@@ -29,7 +29,8 @@ The build, reindex and serve steps run BM25 only (``embedding_model=""``). With 
 stage with the bundled model:
 
 - embed: ``Embedder.passages`` on ``--embed-sample`` real passages (SciFact abstracts with
-  their titles, from the shared bench data): passages per second, wall and per CPU second;
+  their titles, from ``$BENCH_DATA`` or ``bench/data``; synthetic ones without it): passages
+  per second, wall and per CPU second;
 - vectors: writes one random unit vector per live passage of the built index into its
   vector store, under the bundled model's id: a stand-in for embedding the synthetic corpus
   (whose pseudo-words mean nothing to a model), which the embed rate says how long would
@@ -38,7 +39,8 @@ stage with the bundled model:
   brute-force vector search alone (``DenseRetriever.candidates``, top 100) and the whole
   ``bot.answer.ask``, and the serving process's peak RSS.
 
-Usage, from the repository root:
+Needs the ``bench`` extra for bm25s (``pip install -e ".[bench]"``). Usage, from the
+repository root:
 
     .venv/bin/python bench/speed.py --passages 1000 10000 100000
     .venv/bin/python bench/speed.py --passages 1000000 --workdir /tmp/speed --no-rank-bm25
@@ -74,6 +76,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+import paths  # noqa: E402
 
 from bot.answer import ask  # noqa: E402
 from index import Index, IndexSettings, SearchSettings, build_index, load_embedder  # noqa: E402
@@ -692,7 +696,7 @@ def _real_passages(n: int) -> list[str]:
     """Title and text of the first n SciFact abstracts, or synthetic ones without the data."""
     from index.vectors import embedding_text
 
-    source = Path("/work/shared/bench/scifact/corpus.jsonl")
+    source = paths.data_folder() / "scifact" / "corpus.jsonl"
     texts: list[str] = []
     if source.exists():
         with source.open(encoding="utf-8") as fh:

@@ -126,13 +126,3 @@ def _not_found_text(result: SearchResult) -> str:
         names = ", ".join(f"“{m}”" for m in result.missing)
         return f"{NOT_FOUND} None of the sources mentions {names}."
     return NOT_FOUND
-
-
-def page_label(page: int | None) -> str:
-    """A page reference as shown in citations ("p. 4"), or nothing."""
-    return f"p. {page}" if page is not None else ""
-
-
-def date_label(date: dt.date | None) -> str:
-    """A source date as shown to people: ISO form, or undated."""
-    return date.isoformat() if date else "undated"

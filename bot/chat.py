@@ -1,15 +1,17 @@
-"""What every Telegram handler shares: the typed bot data and replies queued per chat."""
+"""What every Telegram handler shares: the typed context and replies queued per chat."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import Any
 
-from telegram import CallbackQuery, Chat, InlineKeyboardMarkup, Message
-from telegram.constants import ChatType, ParseMode
+from telegram import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -22,6 +24,7 @@ from .service import AnswerService
 log = logging.getLogger(__name__)
 
 _REMEMBERED = 10_000
+STALE_BUTTON = "This button has expired. Please ask again."
 
 
 class BotData:
@@ -41,7 +44,29 @@ class BotData:
         self.feedback: FeedbackStore | None = None
 
 
-Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+    """The context every handler gets (ContextTypes(context=Context, bot_data=BotData))."""
+
+    @property
+    def config(self) -> Config:
+        """The bot's configuration."""
+        return self.bot_data.config
+
+    @property
+    def service(self) -> AnswerService:
+        """The answer service: the index, questions, quotes, reindexing."""
+        return self.bot_data.service
+
+    @property
+    def outbox(self) -> Outbox:
+        """Every chat's reply queue, and the one retry layer."""
+        return self.bot_data.outbox
+
+    def is_admin(self, user_id: int) -> bool:
+        """Whether the user is one of the bot's admins (not a group's)."""
+        return user_id in self.config.telegram.admin_ids
+
+
 BotApplication = Application[ExtBot[None], Context, dict[Any, Any], dict[Any, Any], BotData, None]
 
 
@@ -67,7 +92,36 @@ async def answer_query(
         log.info("could not answer a button press: %s", exc)
 
 
+@dataclass(frozen=True)
+class Press:
+    """A button pressed under a message the bot sent, with its callback data's fields."""
+
+    query: CallbackQuery
+    message: Message | None  # None when Telegram no longer has it (too old)
+    fields: re.Match[str]
+
+
+def current_press(update: Update, context: Context) -> Press | None:
+    """The press routed here by its pattern, when the current index made the button; None
+    for a button of an older index (its generation field differs)."""
+    query = update.callback_query
+    if query is None or not context.matches:
+        return None
+    fields = context.matches[0]
+    if fields["generation"] != context.service.generation:
+        return None
+    message = query.message if isinstance(query.message, Message) else None
+    return Press(query, message, fields)
+
+
+async def on_stale_button(update: Update, context: Context) -> None:
+    """Buttons of an older index, and anything forged: a short notice."""
+    if update.callback_query is not None:
+        await answer_query(context, update.callback_query, STALE_BUTTON)
+
+
 def kind_of(chat: Chat) -> ChatKind:
+    """Private chat or group, as the pacing sees it."""
     return ChatKind.PRIVATE if chat.type == ChatType.PRIVATE else ChatKind.GROUP
 
 
@@ -79,22 +133,26 @@ def reply(
     *,
     html: bool = True,
 ) -> asyncio.Future[Message | None]:
-    """Queue one or more replies quoting message; buttons go on the last. Returns the last."""
-    outbox = context.bot_data.outbox
+    """Queue one or more replies quoting message; buttons go on the last. Returns the last.
+
+    HTML is the default parse mode (build_application's Defaults); html=False sends text
+    as it is.
+    """
     kind = kind_of(message.chat)
     future: asyncio.Future[Message | None] | None = None
     for i, text in enumerate(texts):
         last = i == len(texts) - 1
 
         def send(text: str = text, first: bool = i == 0, last: bool = last) -> Awaitable[Message]:
+            if html:
+                return message.reply_text(
+                    text, do_quote=first, reply_markup=markup if last else None
+                )
             return message.reply_text(
-                text,
-                parse_mode=ParseMode.HTML if html else None,
-                do_quote=first,
-                reply_markup=markup if last else None,
+                text, parse_mode=None, do_quote=first, reply_markup=markup if last else None
             )
 
-        future = outbox.post(message.chat_id, kind, send)
+        future = context.outbox.post(message.chat_id, kind, send)
     if future is None:
         raise ValueError("no text to send")
     return future

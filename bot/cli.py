@@ -18,10 +18,11 @@ from tqdm import tqdm
 from index import SearchIndexError, SwapRefusedError
 
 from . import config as configmod
-from . import evaluate, feedback, logs, render, sources
-from .answer import ask, date_label
+from . import evaluate, feedback, logs, render_console, render_json, sources, views
+from .answer import ask
 from .config import Config, ConfigError
-from .corpus import build, open_index, printable, report_lines
+from .corpus import build, open_index
+from .views import report_lines
 
 Command = Callable[[argparse.Namespace, Config], int]
 
@@ -67,22 +68,18 @@ def _cmd_ask(args: argparse.Namespace, config: Config) -> int:
         answer = ask(index, question, limit=args.limit or config.max_citations)
     finally:
         index.close()
-    print(render.to_json(answer) if args.json else render.to_text(answer))
+    print(render_json.to_json(answer) if args.json else render_console.to_text(answer))
     return 0
 
 
 def _cmd_sources(args: argparse.Namespace, config: Config) -> int:
     index = open_index(config)
     try:
-        for s in index.sources():
-            print(
-                f"{printable(s.path)}\t{date_label(s.date)}\t{s.passages} passage(s)\t"
-                f"{printable(s.title)}"
-            )
-        for path, reason in index.skipped():
-            print(f"{printable(path)}\tskipped: {printable(reason)}")
+        listing = views.source_list(index.sources(), index.skipped())
     finally:
         index.close()
+    for line in render_console.source_lines(listing):
+        print(line)
     return 0
 
 
@@ -126,9 +123,9 @@ def _cmd_stats(args: argparse.Namespace, config: Config) -> int:
 
         save_plot(stats, args.plot)
     if args.json:
-        print(json.dumps(render.stats_dict(stats), ensure_ascii=False))
+        print(json.dumps(render_json.stats_dict(stats), ensure_ascii=False))
     else:
-        print(render.stats_text(stats))
+        print(render_console.stats_text(stats))
         if args.plot is not None:
             print(f"Plot: {args.plot}")
     return 0
@@ -140,7 +137,7 @@ def _cmd_feedback_export(args: argparse.Namespace, config: Config) -> int:
         export = store.export()
     finally:
         store.close()
-    for line in render.gold_lines(export):
+    for line in render_console.gold_lines(export):
         print(line)
     print(
         f"{len(export.items)} gold question(s); {len(export.incomplete)} to complete by hand "

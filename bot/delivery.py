@@ -3,8 +3,9 @@
 python-telegram-bot's AIORateLimiter pauses every chat on one chat's 429 and lets a busy
 group's backlog hold up everyone else. Here each chat has its own queue: a chat waiting out
 its flood control or its per-chat pace only delays itself, and the overall limit is shared
-first come, first served, one message at a time per chat. This is the only retry layer for
-messages: a flood wait is honoured (within max_wait_seconds in all), network faults are
+first come, first served, one message at a time per chat. This is the bot's only retry
+layer, for messages and for the few calls outside any chat (the command list, inline
+answers): a flood wait is honoured (within max_wait_seconds in all), network faults are
 retried a few times, and a chat that blocked the bot (403) gets nothing more until it
 unblocks it.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 from collections import deque
@@ -33,6 +35,8 @@ NETWORK_ATTEMPTS = 4
 FIRST_BACKOFF_S = 0.5
 MIN_FLOOD_WAIT_S = 1.0  # a 429 asking for no wait at all must not make the worker spin
 GROUP_WINDOW_S = 60.0
+# Calls outside any chat (the command list, an inline answer) are useless after this long.
+DIRECT_MAX_WAIT_S = 30.0
 _IDLE_CHATS_KEPT = 10_000
 
 
@@ -93,11 +97,19 @@ class _Job:
 
 
 @dataclass
-class _Chat:
-    kind: ChatKind
+class _Lane:
+    """Where calls wait their turn: next_at is the earliest next attempt (a flood wait, a
+    network back-off)."""
+
+    next_at: float = 0.0
+
+
+@dataclass
+class _Chat(_Lane):
+    kind: ChatKind = ChatKind.PRIVATE
     queue: deque[_Job] = field(default_factory=deque)
     worker: asyncio.Task[None] | None = None
-    next_at: float = 0.0  # earliest next send: the per-chat pace or a flood wait
+    # next_at is also the per-chat pace here.
     window: deque[float] = field(default_factory=deque)  # sends of the last minute (groups)
     blocked: bool = False
 
@@ -163,6 +175,16 @@ class Outbox:
         """Post a call and wait for its result (None when it could not be delivered)."""
         return await self.post(chat_id, kind, call, what)
 
+    async def call(
+        self, call: Callable[[], Awaitable[T]], what: str, max_wait: float = DIRECT_MAX_WAIT_S
+    ) -> T:
+        """A Bot API call outside any chat's queue, with the same retries and no pacing.
+
+        Raises the last TelegramError when it gives up.
+        """
+        lane = _Lane()
+        return await self._retrying(call, what, "the bot", lane, self._waiter(lane), max_wait)
+
     def blocked(self, chat_id: int) -> bool:
         """Whether the chat blocked the bot (or removed it) as far as the bot knows."""
         chat = self._chats.get(chat_id)
@@ -209,7 +231,7 @@ class Outbox:
         if chat is None:
             if len(self._chats) >= _IDLE_CHATS_KEPT:
                 self._forget_idle()
-            chat = self._chats[chat_id] = _Chat(kind)
+            chat = self._chats[chat_id] = _Chat(kind=kind)
         return chat
 
     def _forget_idle(self) -> None:
@@ -260,34 +282,69 @@ class Outbox:
             chat.worker = None
 
     async def _deliver(self, chat_id: int, chat: _Chat, job: _Job) -> Any:
-        """Send one call, waiting out flood control and retrying network faults."""
+        """Send one call of a chat's queue at the chat's pace; why it failed, as an outcome."""
+        max_wait = self.settings.max_wait_seconds
+        where = f"chat {chat_id}"
+        try:
+            return await self._retrying(
+                job.call, job.what, where, chat, lambda: self._pace(chat), max_wait
+            )
+        except RetryAfter as exc:
+            wait = _flood_wait(exc)
+            raise Undelivered(Outcome.GAVE_UP, f"asked to wait {wait:.0f} s") from None
+        except Forbidden as exc:
+            raise Undelivered(Outcome.BLOCKED, exc.message) from None
+        except BadRequest as exc:
+            raise Undelivered(Outcome.REJECTED, exc.message) from None
+        except NetworkError as exc:
+            raise Undelivered(Outcome.NETWORK, exc.message) from None
+        except TelegramError as exc:  # a migrated chat, a conflict: not worth retrying
+            raise Undelivered(Outcome.REJECTED, exc.message) from None
+
+    async def _retrying(
+        self,
+        call: Callable[[], Awaitable[T]],
+        what: str,
+        where: str,
+        lane: _Lane,
+        turn: Callable[[], Awaitable[None]],
+        max_wait: float,
+    ) -> T:
+        """The retry policy: flood waits honoured within max_wait in all, network faults
+        (timeouts, lost connections) retried NETWORK_ATTEMPTS times with a doubling back-off;
+        anything else, or giving up, raises the TelegramError. turn waits for the lane."""
         clock = self.clock
-        deadline = clock.now() + self.settings.max_wait_seconds
+        deadline = clock.now() + max_wait
         backoff = FIRST_BACKOFF_S
         failures = 0
         while True:
-            await self._pace(chat)
+            await turn()
             try:
-                return await job.call()
+                return await call()
             except RetryAfter as exc:
-                wait = max(seconds(exc.retry_after), MIN_FLOOD_WAIT_S)
+                wait = _flood_wait(exc)
                 if clock.now() + wait > deadline:
-                    raise Undelivered(Outcome.GAVE_UP, f"asked to wait {wait:.0f} s") from None
-                log.warning("flood control: chat %s waits %.0f s", chat_id, wait)
-                chat.next_at = max(chat.next_at, clock.now() + wait)
-            except Forbidden as exc:
-                raise Undelivered(Outcome.BLOCKED, exc.message) from None
-            except BadRequest as exc:
-                raise Undelivered(Outcome.REJECTED, exc.message) from None
-            except NetworkError as exc:  # timeouts and connection faults
+                    raise
+                log.warning("flood control: %s waits %.0f s", where, wait)
+                lane.next_at = max(lane.next_at, clock.now() + wait)
+            except BadRequest:  # a NetworkError to python-telegram-bot, but final
+                raise
+            except NetworkError as exc:
                 failures += 1
                 if failures >= NETWORK_ATTEMPTS or clock.now() + backoff > deadline:
-                    raise Undelivered(Outcome.NETWORK, exc.message) from None
-                log.info("retrying %s to chat %s after: %s", job.what, chat_id, exc.message)
-                chat.next_at = max(chat.next_at, clock.now() + backoff)
+                    raise
+                log.info("retrying %s to %s after: %s", what, where, exc.message)
+                lane.next_at = max(lane.next_at, clock.now() + backoff)
                 backoff *= 2
-            except TelegramError as exc:  # a migrated chat, a conflict: not worth retrying
-                raise Undelivered(Outcome.REJECTED, exc.message) from None
+
+    def _waiter(self, lane: _Lane) -> Callable[[], Awaitable[None]]:
+        """Waiting for a lane that has no pace of its own: only its flood waits and back-offs."""
+
+        async def turn() -> None:
+            while (wait := lane.next_at - self.clock.now()) > 0:
+                await self.clock.sleep(wait)
+
+        return turn
 
     async def _pace(self, chat: _Chat) -> None:
         """Wait for this chat's turn, then for a slot of the overall limit."""
@@ -314,7 +371,11 @@ class Outbox:
             chat.window.append(now)
 
 
-def seconds(value: object) -> float:
+def seconds(value: float | dt.timedelta) -> float:
     """A retry_after as seconds, whether python-telegram-bot gives an int or a timedelta."""
-    total = getattr(value, "total_seconds", None)
-    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+def _flood_wait(exc: RetryAfter) -> float:
+    """How long flood control asks to wait; never no time at all."""
+    return max(seconds(exc.retry_after), MIN_FLOOD_WAIT_S)

@@ -98,14 +98,17 @@ def load(path: Path) -> list[GoldQuestion]:
     return out
 
 
-def _norm(text: str) -> str:
-    return " ".join(fold(text).split())
+def phrase_key(text: str, *, folding: bool = True) -> str:
+    """Text as phrases are compared: case, accents and quote marks folded (index.fold) and
+    white space collapsed; with folding=False, lower-cased only."""
+    return " ".join((fold(text) if folding else text.lower()).split())
 
 
-def contains_any(excerpt: str, phrases: Iterable[str]) -> bool:
-    """Whether the excerpt quotes one of the phrases (case, accents, quotes, spaces ignored)."""
-    text = _norm(excerpt)
-    return any(_norm(p) in text for p in phrases)
+def contains_any(excerpt: str, phrases: Iterable[str], *, folding: bool = True) -> bool:
+    """Whether the excerpt quotes one of the phrases (case, accents, quotes, spaces ignored);
+    a blank phrase matches nothing."""
+    text = phrase_key(excerpt, folding=folding)
+    return any(phrase_key(p, folding=folding) in text for p in phrases if p.strip())
 
 
 def evaluate(index: Index, questions: list[GoldQuestion], limit: int = 3) -> Report:

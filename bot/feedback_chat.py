@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from . import messages
+from . import buttons, render_telegram
 from .answer import Answer
+from .buttons import Choice, Kind
 from .chat import BotApplication, Context, answer_query, kind_of, reply, reply_plain
 from .config import Config
 from .feedback import (
@@ -30,21 +30,22 @@ from .feedback import (
 
 log = logging.getLogger(__name__)
 
-# f:<answer id>:<choice>:<token>; the token binds the button to its answer and its chat.
-VOTE_DATA = re.compile(r"f:([0-9]{1,12}):([udwcnt]):([A-Za-z0-9_-]{8})\Z", re.ASCII)
-_CHOICES: dict[str, tuple[Vote, Complaint | None]] = {
-    "u": (Vote.UP, None),
-    "d": (Vote.DOWN, None),
-    "w": (Vote.DOWN, Complaint.WRONG_SOURCE),
-    "c": (Vote.DOWN, Complaint.CUT_OFF),
-    "n": (Vote.DOWN, Complaint.SHOULD_SAY_NOT_FOUND),
-    "t": (Vote.DOWN, Complaint.IT_IS_THERE),
+# The vote buttons' data (bot/buttons.py): f:<answer id>:<choice>:<token>; the token binds
+# the button to its answer and its chat.
+VOTE_DATA = buttons.PATTERNS[Kind.VOTE]
+_CHOICES: dict[Choice, tuple[Vote, Complaint | None]] = {
+    Choice.UP: (Vote.UP, None),
+    Choice.DOWN: (Vote.DOWN, None),
+    Choice.WRONG_SOURCE: (Vote.DOWN, Complaint.WRONG_SOURCE),
+    Choice.CUT_OFF: (Vote.DOWN, Complaint.CUT_OFF),
+    Choice.SHOULD_SAY_NOT_FOUND: (Vote.DOWN, Complaint.SHOULD_SAY_NOT_FOUND),
+    Choice.IT_IS_THERE: (Vote.DOWN, Complaint.IT_IS_THERE),
 }
 # What 👎 on an answer that cited something may mean; a "not found" voted down can only
 # mean that the sources do answer it, so it needs no second choice.
 _REASON_ROWS = (
-    (("w", "Wrong source"), ("c", "Answer cut off")),
-    (("n", "Should say “not found”"),),
+    ((Choice.WRONG_SOURCE, "Wrong source"), (Choice.CUT_OFF, "Answer cut off")),
+    ((Choice.SHOULD_SAY_NOT_FOUND, "Should say “not found”"),),
 )
 
 THANKS_UP = "Thanks! Noted: 👍. You can change your vote at any time."
@@ -83,7 +84,7 @@ async def record(context: Context, message: Message, answer: Answer) -> list[Inl
         return []
     user = message.from_user
     asker = Asker(str(message.chat.type), message.chat_id, user.id if user is not None else 0)
-    generation = context.bot_data.service.generation
+    generation = context.service.generation
     try:
         answer_id = await asyncio.to_thread(store.record_answer, answer, generation, asker)
     except Exception as exc:  # feedback must never cost the answer
@@ -94,19 +95,13 @@ async def record(context: Context, message: Message, answer: Answer) -> list[Inl
 
 def _vote_row(answer_id: int, token: str) -> list[InlineKeyboardButton]:
     return [
-        InlineKeyboardButton("👍", callback_data=f"f:{answer_id}:u:{token}"),
-        InlineKeyboardButton("👎", callback_data=f"f:{answer_id}:d:{token}"),
+        buttons.vote(answer_id, Choice.UP, token, "👍"),
+        buttons.vote(answer_id, Choice.DOWN, token, "👎"),
     ]
 
 
 def _reason_rows(answer_id: int, token: str) -> list[list[InlineKeyboardButton]]:
-    return [
-        [
-            InlineKeyboardButton(label, callback_data=f"f:{answer_id}:{c}:{token}")
-            for c, label in row
-        ]
-        for row in _REASON_ROWS
-    ]
+    return [[buttons.vote(answer_id, c, token, label) for c, label in row] for row in _REASON_ROWS]
 
 
 async def on_vote(update: Update, context: Context) -> None:
@@ -118,8 +113,8 @@ async def on_vote(update: Update, context: Context) -> None:
     if store is None:
         await answer_query(context, query, FEEDBACK_OFF)
         return
-    match = context.matches[0]
-    answer_id, choice, token = int(match.group(1)), match.group(2), match.group(3)
+    fields = context.matches[0]
+    answer_id, choice, token = int(fields["answer"]), Choice(fields["choice"]), fields["token"]
     where = query.message
     if where is None or not store.token_matches(answer_id, where.chat.id, token):
         log.info("refused a vote that was not made for this chat (answer %s)", answer_id)
@@ -160,7 +155,7 @@ def _show_buttons(
     rows = [
         list(row)
         for row in (current.inline_keyboard if current is not None else ())
-        if not any(VOTE_DATA.match(str(b.callback_data or "")) for b in row)
+        if not any(buttons.is_vote(b) for b in row)
     ]
     rows.append(_vote_row(answer_id, token))
     if ask_reason:
@@ -168,7 +163,7 @@ def _show_buttons(
     markup = InlineKeyboardMarkup(rows)
     if current is not None and markup.to_dict() == current.to_dict():
         return  # nothing to change (Telegram refuses an edit that changes nothing)
-    context.bot_data.outbox.post(
+    context.outbox.post(
         message.chat_id,
         kind_of(message.chat),
         lambda: message.edit_reply_markup(markup),
@@ -182,7 +177,7 @@ async def on_stats(update: Update, context: Context) -> None:
     user = update.effective_user
     if message is None or user is None:
         return
-    if user.id not in context.bot_data.config.telegram.admin_ids:
+    if not context.is_admin(user.id):
         log.warning("refused /stats from user id %s", user.id)
         reply_plain(context, message, NOT_ADMIN)
         return
@@ -194,4 +189,4 @@ async def on_stats(update: Update, context: Context) -> None:
         reply_plain(context, message, STATS_OFF)
         return
     stats = await asyncio.to_thread(store.stats)
-    reply(context, message, [messages.stats_message(stats)])
+    reply(context, message, [render_telegram.stats_message(stats)])

@@ -7,6 +7,8 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from index import ELLIPSIS
+
 REDACTED = "[redacted]"
 # Longer log messages are cut: python-telegram-bot logs whole Bot API requests and answers
 # at DEBUG, which would put every user's full messages (and megabytes) on one line.
@@ -28,7 +30,8 @@ class _RedactingFactory:
             record.msg, record.args = message, None
         if len(message) > MAX_MESSAGE_CHARS:
             cut = len(message) - MAX_MESSAGE_CHARS
-            record.msg = f"{message[:MAX_MESSAGE_CHARS]}… [{cut} more characters not logged]"
+            kept = message[:MAX_MESSAGE_CHARS]
+            record.msg = f"{kept}{ELLIPSIS} [{cut} more characters not logged]"
             record.args = None
         if record.exc_info and record.exc_info[0] is not None:
             text = "".join(traceback.format_exception(*record.exc_info))

@@ -10,22 +10,21 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from index import (
+    ELLIPSIS,
     BuildReport,
     Index,
-    PassageText,
     ProgressCallback,
-    QuoteResult,
+    Reason,
     ReindexBusyError,
     find_quotes,
     notable_quotes,
 )
-from index import (
-    Quote as IndexQuote,
-)
 
+from . import views
 from .answer import Answer, ask
 from .config import Config
 from .corpus import build, open_index
+from .views import QuoteCard, Quotes, SourceList
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,11 @@ class ReindexOutcome:
 
 
 class AnswerService:
-    """Answers questions from the current index; all index work runs off the event loop."""
+    """Answers questions from the current index; all index work runs off the event loop.
+
+    What it returns is plain data (bot.answer.Answer, bot.views): the chat adapters render
+    it and never read the index's own objects.
+    """
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -50,7 +53,7 @@ class AnswerService:
         self._retired: list[Index] = []
         self._reindex_lock = asyncio.Lock()
         self._questions: OrderedDict[str, str] = OrderedDict()
-        self._notable: tuple[IndexQuote, ...] | None = None
+        self._notable: tuple[QuoteCard, ...] | None = None
 
     async def open(self) -> None:
         """Open the index, building it first when there is none yet."""
@@ -86,19 +89,28 @@ class AnswerService:
         index = self.index
         return await asyncio.to_thread(ask, index, question, self.config.max_citations, offset)
 
-    async def quotes(self, query: str, limit: int = 5) -> QuoteResult:
+    async def quotes(self, query: str, limit: int = 5) -> Quotes:
         """Verbatim quotes for words or an exact phrase."""
-        return await asyncio.to_thread(find_quotes, self.index, query, limit)
+        result = await asyncio.to_thread(find_quotes, self.index, query, limit)
+        reason = Reason(result.reason) if result.reason else None
+        return Quotes(views.quote_cards(result.quotes), reason)
 
-    async def notable(self, limit: int = 5) -> tuple[IndexQuote, ...]:
+    async def notable(self, limit: int = 5) -> tuple[QuoteCard, ...]:
         """Quoted speech from the newest sources, for an empty inline query."""
         if self._notable is None:
-            self._notable = await asyncio.to_thread(notable_quotes, self.index, 10)
+            quotes = await asyncio.to_thread(notable_quotes, self.index, 10)
+            self._notable = views.quote_cards(quotes)
         return self._notable[:limit]
 
-    async def passage(self, passage_id: int) -> PassageText | None:
+    async def passage(self, passage_id: int) -> QuoteCard | None:
         """A whole passage of the current index."""
-        return await asyncio.to_thread(self.index.passage, passage_id)
+        passage = await asyncio.to_thread(self.index.passage, passage_id)
+        return views.passage_card(passage) if passage is not None else None
+
+    async def sources(self) -> SourceList:
+        """The indexed sources and the files the last build skipped."""
+        index = self.index
+        return await asyncio.to_thread(lambda: views.source_list(index.sources(), index.skipped()))
 
     async def example_question(self) -> str | None:
         """A question the corpus answers, to show in /help."""
@@ -148,7 +160,7 @@ def _example_question(index: Index) -> str | None:
             if index.search(question).found:
                 return question
     for source in index.sources():
-        words = source.title.rstrip("…").split()
+        words = source.title.rstrip(ELLIPSIS).split()
         if words:
             question = "What about " + " ".join(words[:6]) + "?"
             if index.search(question).found:

@@ -1,4 +1,5 @@
-"""Telegram handlers for adding and removing sources (admins only); the work is in sources.py."""
+"""Telegram handlers for the sources: /sources (paged in place), and adding and removing
+sources (admins only), whose work is in sources.py."""
 
 from __future__ import annotations
 
@@ -7,14 +8,24 @@ import datetime as dt
 import logging
 
 from telegram import Message, Update
-from telegram.ext import CommandHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from index import ReindexBusyError, SearchIndexError
 
-from . import sources
-from .chat import BotApplication, Context, reply
-from .config import Config
-from .service import AnswerService, ReindexOutcome
+from . import buttons, render_telegram, sources
+from .buttons import Kind
+from .chat import (
+    STALE_BUTTON,
+    BotApplication,
+    Context,
+    answer_query,
+    current_press,
+    kind_of,
+    on_stale_button,
+    reply,
+)
+from .render_telegram import MESSAGE_LIMIT, trim
+from .service import ReindexOutcome
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +40,11 @@ REMOVE_USAGE = (
 
 
 def register(app: BotApplication) -> None:
-    """Add the handlers for /add, /remove and documents sent in private chats."""
+    """Add the handlers for /sources and its pages, /add, /remove and documents sent in
+    private chats."""
     only_new = filters.UpdateType.MESSAGE
+    app.add_handler(CommandHandler("sources", on_sources, filters=only_new))
+    app.add_handler(CallbackQueryHandler(on_page_button, pattern=buttons.PATTERNS[Kind.PAGE]))
     app.add_handler(CommandHandler("add", on_add, filters=only_new))
     app.add_handler(CommandHandler("remove", on_remove, filters=only_new))
     app.add_handler(
@@ -38,12 +52,48 @@ def register(app: BotApplication) -> None:
     )
 
 
-def _service(context: Context) -> AnswerService:
-    return context.bot_data.service
+async def _source_pages(context: Context) -> list[str]:
+    """The /sources pages of the current index, made once per index."""
+    data = context.bot_data
+    generation = context.service.generation
+    if data.source_pages is None or data.source_pages[0] != generation:
+        listing = await context.service.sources()
+        # Formatting thousands of sources is work too: off the event loop like the reading.
+        pages = await asyncio.to_thread(render_telegram.sources_pages, listing)
+        data.source_pages = (generation, pages)
+    return data.source_pages[1]
 
 
-def _config(context: Context) -> Config:
-    return context.bot_data.config
+async def on_sources(update: Update, context: Context) -> None:
+    """/sources: the indexed sources with dates and passage counts, one page at a time."""
+    message = update.message
+    if message is None:
+        return
+    pages = await _source_pages(context)
+    markup = buttons.pages(context.service.generation, 0, len(pages))
+    reply(context, message, [pages[0]], markup)
+
+
+async def on_page_button(update: Update, context: Context) -> None:
+    """ "‹ Previous" and "Next ›" under /sources: turn the page in place."""
+    press = current_press(update, context)
+    if press is None:
+        await on_stale_button(update, context)
+        return
+    pages = await _source_pages(context)
+    page = int(press.fields["page"])
+    message = press.message
+    if message is None or page >= len(pages):
+        await answer_query(context, press.query, STALE_BUTTON)
+        return
+    await answer_query(context, press.query)
+    markup = buttons.pages(context.service.generation, page, len(pages))
+    context.outbox.post(
+        message.chat_id,
+        kind_of(message.chat),
+        lambda: message.edit_text(pages[page], reply_markup=markup),
+        "page",
+    )
 
 
 async def _admin_message(update: Update, context: Context, what: str) -> Message | None:
@@ -52,7 +102,7 @@ async def _admin_message(update: Update, context: Context, what: str) -> Message
     user = update.effective_user
     if message is None or user is None:
         return None
-    if user.id not in _config(context).telegram.admin_ids:
+    if not context.is_admin(user.id):
         log.warning("refused %s from user id %s", what, user.id)
         await _say(context, message, NOT_ADMIN)
         return None
@@ -61,7 +111,7 @@ async def _admin_message(update: Update, context: Context, what: str) -> Message
 
 async def _say(context: Context, message: Message, text: str) -> None:
     """Reply in plain text through the chat's queue, and wait until it is sent."""
-    await reply(context, message, [text[:4000]], html=False)
+    await reply(context, message, [trim(text, MESSAGE_LIMIT)], html=False)
 
 
 async def on_document(update: Update, context: Context) -> None:
@@ -70,7 +120,7 @@ async def on_document(update: Update, context: Context) -> None:
     if message is None or message.document is None:
         return
     document = message.document
-    settings = _config(context).sources
+    settings = context.config.sources
     try:
         name = sources.check_name(document.file_name or "")
         if (document.file_size or 0) > settings.max_upload_bytes:
@@ -79,7 +129,7 @@ async def on_document(update: Update, context: Context) -> None:
             )
         file = await context.bot.get_file(document.file_id)
         data = bytes(await file.download_as_bytearray())
-        corpus = _config(context).corpus
+        corpus = context.config.corpus
         saved = await asyncio.to_thread(sources.save_file, corpus, settings, name, data)
     except sources.AddError as exc:
         await _say(context, message, f"Not added: {exc}.")
@@ -96,8 +146,8 @@ async def on_add(update: Update, context: Context) -> None:
     if len(args) != 1:
         await _say(context, message, ADD_USAGE)
         return
-    config = _config(context)
-    known = {s.url: s.path for s in _service(context).index.sources() if s.url}
+    config = context.config
+    known = {s.url: s.path for s in context.service.index.sources() if s.url}
     try:
         page = await sources.fetch(args[0], config.sources)
         now = dt.datetime.now(dt.UTC)
@@ -117,7 +167,7 @@ async def _index_added(message: Message, context: Context, saved: sources.Saved)
     skipped = [(s.path, s.reason) for s in outcome.report.skipped]
     reason = sources.not_indexed(saved, skipped)
     if reason is not None:
-        await asyncio.to_thread(sources.discard, _config(context).corpus, saved)
+        await asyncio.to_thread(sources.discard, context.config.corpus, saved)
         await _say(context, message, f"Not added: {reason}.")
         return
     await _say(
@@ -134,8 +184,8 @@ async def on_remove(update: Update, context: Context) -> None:
     if len(args) != 1:
         await _say(context, message, REMOVE_USAGE)
         return
-    config = _config(context)
-    by_url = {s.url: s.path for s in _service(context).index.sources() if s.url}
+    config = context.config
+    by_url = {s.url: s.path for s in context.service.index.sources() if s.url}
     path = by_url.get(args[0], args[0])
     try:
         moved = await asyncio.to_thread(sources.remove, config.corpus, config.sources, path)
@@ -154,7 +204,7 @@ async def on_remove(update: Update, context: Context) -> None:
 async def _reindex(message: Message, context: Context, done: str) -> ReindexOutcome | None:
     """Rebuild the index after a change; None (with the admin told why) when it did not run."""
     try:
-        return await _service(context).reindex()
+        return await context.service.reindex()
     except ReindexBusyError:
         await _say(
             context, message, f"{done}. A reindex is running; send /reindex when it is done."

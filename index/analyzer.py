@@ -2,45 +2,47 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import simplemma
 import Stemmer
-from bm25s import stopwords as _bm25s_stopwords
 
 from .errors import ConfigurationError
 
 # Bumped whenever tokens produced for the same text could change.
 ANALYZER_VERSION = 4
 
-# Words of NLTK's English list (as bm25s ships it) that carry meaning in questions: place,
-# time and direction ("before the vote", "against the plan", "after the visit"), quantity
-# and comparison ("more than", "few", "only"). They stay content words. Measured in
-# BENCHMARKS.md: SciFact and SQuAD both gain from keeping them.
+# One file of stop words per language (NLTK's lists; origin and licence in its README.md).
+_STOPWORDS = Path(__file__).parent / "stopwords"
+# Words of NLTK's English list that carry meaning in questions: place, time and direction
+# ("before the vote", "against the plan", "after the visit"), quantity and comparison
+# ("more than", "few", "only"). They stay content words. Measured in BENCHMARKS.md:
+# SciFact and SQuAD both gain from keeping them.
 _CONTENT_WORDS_EN = frozenset(
     """above after again against before below between down during off out over through under
     until up once further few more most all any both each some other same only very too own
     nor""".split()
 )
-_STOPWORD_LISTS: dict[str, tuple[str, ...]] = {
-    "english": tuple(w for w in _bm25s_stopwords.STOPWORDS_EN_PLUS if w not in _CONTENT_WORDS_EN),
-    "danish": _bm25s_stopwords.STOPWORDS_DANISH,
-    "dutch": _bm25s_stopwords.STOPWORDS_DUTCH,
-    "french": _bm25s_stopwords.STOPWORDS_FRENCH,
-    "german": _bm25s_stopwords.STOPWORDS_GERMAN,
-    "italian": _bm25s_stopwords.STOPWORDS_ITALIAN,
-    "norwegian": _bm25s_stopwords.STOPWORDS_NORWEGIAN,
-    "portuguese": _bm25s_stopwords.STOPWORDS_PORTUGUESE,
-    "russian": _bm25s_stopwords.STOPWORDS_RUSSIAN,
-    "spanish": _bm25s_stopwords.STOPWORDS_SPANISH,
-    "swedish": _bm25s_stopwords.STOPWORDS_SWEDISH,
-    "turkish": _bm25s_stopwords.STOPWORDS_TURKISH,
-}
+
+
+@functools.cache
+def _stopword_list(language: str) -> tuple[str, ...]:
+    """The stop words of a language (none for a language without a list)."""
+    path = _STOPWORDS / f"{language}.txt"
+    if not path.is_file():
+        return ()
+    words = tuple(w for w in path.read_text(encoding="utf-8").split("\n") if w)
+    if language == "english":
+        words = tuple(w for w in words if w not in _CONTENT_WORDS_EN)
+    return words
+
 
 # Curly, low and prime quote marks all count as the straight ones.
 _QUOTE_TABLE = str.maketrans(
@@ -223,7 +225,7 @@ class Analyzer:
         self._local = threading.local()
         words: tuple[str, ...] = ()
         if self.settings.stopwords:
-            words = _STOPWORD_LISTS.get(language, ())
+            words = _stopword_list(language)
         self.stopwords = frozenset(normalize(w) for w in words)
         self._lemma_language = _LEMMA_LANGUAGES.get(language) if self.settings.lemmatize else None
         # Each word form's index term, or "" for a stop word: most words repeat, and the

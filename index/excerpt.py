@@ -19,7 +19,8 @@ from .question import AnswerType
 from .text import Span
 
 ELLIPSIS = "…"
-_QUOTE_MARKS = frozenset('\u201c\u201d\u00ab\u00bb"')
+# The marks that open or close quoted speech (also read by quotes.py).
+QUOTE_MARKS = frozenset('\u201c\u201d\u00ab\u00bb"')
 # A sentence that holds what the question asks for gains this much (on the scale of the
 # share of the question's weight it holds, 0 to 1).
 TYPE_BONUS = 0.3
@@ -192,7 +193,7 @@ def score_sentences(
                 score += NEW_TERMS_BONUS * min(1.0, new / NEW_TERMS_FOR_FULL_CREDIT)
                 if pattern is not None and _holds(pattern, sentence, asked, analyzer):
                     score += TYPE_BONUS
-            quoted = not _QUOTE_MARKS.isdisjoint(sentence)
+            quoted = not QUOTE_MARKS.isdisjoint(sentence)
             out.append(ScoredSentence(span, score, quoted, sentence.startswith("#"), stems))
     return out
 

@@ -7,13 +7,12 @@ from dataclasses import dataclass
 
 from . import text as textmod
 from .analyzer import fold_map
-from .excerpt import score_sentences
+from .excerpt import QUOTE_MARKS, score_sentences
 from .search import NO_MATCH, NO_TERMS, Index, SearchResult
 from .store import Source
 
 # Opening and closing marks that make a /quote argument an exact phrase.
 _PHRASE_RE = re.compile(r"""^\s*["“”«»„'‘’](.+?)["“”«»„'‘’]\s*$""", re.S)
-_QUOTED_SPEECH = frozenset('\u201c\u201d\u00ab\u00bb"')
 _CANDIDATES = 50
 
 
@@ -103,7 +102,7 @@ def _phrase_quotes(index: Index, query: str, phrase: str, limit: int) -> QuoteRe
         start, end = offsets[match.start()], offsets[match.end()]
         span = _covering_sentences(passage.text, start, end)
         sentence = passage.text[span[0] : span[1]]
-        quoted = any(c in _QUOTED_SPEECH for c in sentence)
+        quoted = any(c in QUOTE_MARKS for c in sentence)
         page = hit.source.page_at(hit.start + span[0])
         quotes.append(Quote(hit.passage_id, hit.source, sentence, quoted, start - span[0], page))
         if len(quotes) >= limit:
@@ -137,7 +136,7 @@ def notable_quotes(index: Index, limit: int = 5) -> tuple[Quote, ...]:
                     (
                         passage.text[s:e]
                         for s, e in textmod.sentences(passage.text, *para)
-                        if any(c in _QUOTED_SPEECH for c in passage.text[s:e])
+                        if any(c in QUOTE_MARKS for c in passage.text[s:e])
                     ),
                     None,
                 )

@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 
+from bot import corpus
 from bot import service as service_module
+from bot.chat import BotApplication
 from bot.config import Config, DeliveryConfig, LimitsConfig, SourcesConfig, TelegramConfig
 from bot.delivery import Clock
-from bot.telegram_app import ALLOWED_UPDATES, BotApplication, build_application
+from bot.telegram_app import ALLOWED_UPDATES, build_application
 from index import SearchSettings
 from tests import fake_bot_api as api
 from tests.conftest import SEEDS
@@ -87,12 +89,14 @@ async def running_bot(
     clock: Clock | None = None,
     config: dict[str, Any] | None = None,
     search: SearchSettings | None = None,
+    index: Path | None = None,
     **telegram: Any,
 ) -> AsyncIterator[Env]:
     """Start the bot against a fresh stand-in server; on exit check every message it sent.
 
     config overrides fields of Config (access, limits, delivery, …); telegram those of
-    TelegramConfig.
+    TelegramConfig. index: a built index of the seeds to start from (copied), instead of
+    the bot building one at start, when the folder holds none yet.
     """
     caplog.set_level(logging.DEBUG)
     server = api.FakeBotApi(TOKEN)
@@ -100,6 +104,8 @@ async def running_bot(
     corpus = tmp_path / "corpus"
     # A second run in the same folder is a restart: same corpus, index and feedback store.
     shutil.copytree(SEEDS, corpus, dirs_exist_ok=True)
+    if index is not None and not (tmp_path / "index.sqlite").exists():
+        shutil.copyfile(index, tmp_path / "index.sqlite")
     settings = Config(
         corpus=corpus,
         index_path=tmp_path / "index.sqlite",
@@ -171,7 +177,7 @@ class PausedBuild:
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Route the bot's reindex builds through the gate."""
-        real_build = service_module.build
+        real_build = corpus.build
 
         def build(config: Config, progress: Any = None, *, force: bool = False) -> Any:
             def gated(done: int, total: int) -> None:
@@ -181,4 +187,4 @@ class PausedBuild:
 
             return real_build(config, gated, force=force)
 
-        monkeypatch.setattr(service_module, "build", build)
+        monkeypatch.setattr(service_module, "build", build)  # the name the service calls

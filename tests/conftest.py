@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from index import Index, IndexSettings, build_index
+from index import Index, IndexSettings, SearchSettings, build_index
 
 # python-telegram-bot's opt-in to timedelta durations, as `python -m bot run` sets it.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -19,14 +19,21 @@ SEEDS = ROOT / "seeds"
 UNDATED_SEED = "000_63e586bc02c946bd.txt"
 DATED_SEED = "001_b657fdf5db65832a.txt"
 
-WriteCorpus = Callable[[dict[str, str | bytes]], Path]
+WriteCorpus = Callable[[Mapping[str, str | bytes]], Path]
+
+# BM25 only. Hybrid retrieval is the default with the semantic extra (which dev installs),
+# and embedding runs at about ten passages a second here: tests that are not about
+# embeddings build and search without them. The seed index (seed_db) and test_dense.py
+# keep the hybrid path covered.
+BM25 = SearchSettings(embedding_model="")
+BM25_TOML = '[retrieval]\nembedding_model = ""\n'
 
 
 @pytest.fixture
 def write_corpus(tmp_path: Path) -> WriteCorpus:
     """Write {relative path: text or bytes} into a fresh corpus folder."""
 
-    def write(files: dict[str, str | bytes]) -> Path:
+    def write(files: Mapping[str, str | bytes]) -> Path:
         corpus = tmp_path / "corpus"
         corpus.mkdir(exist_ok=True)
         for rel, content in files.items():
@@ -42,10 +49,29 @@ def write_corpus(tmp_path: Path) -> WriteCorpus:
 
 
 @pytest.fixture(scope="session")
+def bm25_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A config file for the command line that builds and answers with BM25 only."""
+    path = tmp_path_factory.mktemp("config") / "bm25.toml"
+    path.write_text(BM25_TOML, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
 def seed_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An index of the bundled seeds, built once per test session."""
+    """An index of the bundled seeds with passage vectors (hybrid), built once per session.
+
+    Shared by every test that asks the seeds: open it, never write to it.
+    """
     db = tmp_path_factory.mktemp("seed-index") / "index.sqlite"
     build_index(SEEDS, db, IndexSettings())
+    return db
+
+
+@pytest.fixture(scope="session")
+def bm25_seed_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of the bundled seeds without vectors, built once per session; tests copy it."""
+    db = tmp_path_factory.mktemp("seed-index-bm25") / "index.sqlite"
+    build_index(SEEDS, db, IndexSettings(), embedding_model="")
     return db
 
 
@@ -58,11 +84,13 @@ def seed_index(seed_db: Path) -> Iterator[Index]:
 
 
 @pytest.fixture
-async def env(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Any]:
+async def env(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, bm25_seed_db: Path
+) -> AsyncIterator[Any]:
     """The real bot polling a stand-in Bot API server, on a copy of the seeds."""
     from tests.bot_env import running_bot
 
-    async with running_bot(tmp_path, caplog) as bot:
+    async with running_bot(tmp_path, caplog, index=bm25_seed_db) as bot:
         yield bot
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.telegram_html import TelegramHtmlError, check
+from tests.telegram_html import Entity, TelegramHtmlError, check, parse
 
 BOT_ID = 7000001
 BOT_USERNAME = "dated_sources_test_bot"
@@ -79,6 +79,8 @@ class FakeBotApi:
         self.blocked_calls: list[Call] = []
         # Messages that exist, by (chat id, message id): their text and buttons.
         self.messages: dict[tuple[int, int], tuple[str, Any]] = {}
+        # Their formatting, as Telegram compares it to refuse an edit that changes nothing.
+        self.entities: dict[tuple[int, int], tuple[Entity, ...]] = {}
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -278,9 +280,16 @@ class FakeBotApi:
             key = (int(p.get("chat_id", 0)), int(p.get("message_id", 0)))
             if key not in self.messages:
                 raise _ApiError(400, "Bad Request: message to edit not found")
-            shown = _visible(p.get("text", ""), p.get("parse_mode"))
-            if self.messages[key] == (shown, p.get("reply_markup")):
-                raise _ApiError(400, "Bad Request: message is not modified")
+            # Like Telegram: the same text, formatting and buttons is no edit at all.
+            shown, entities = _parsed(p.get("text", ""), p.get("parse_mode"))
+            same = self.messages[key] == (shown, p.get("reply_markup"))
+            if same and self.entities.get(key, ()) == entities:
+                raise _ApiError(
+                    400,
+                    "Bad Request: message is not modified: specified new message content and "
+                    "reply markup are exactly the same as a current content and reply markup "
+                    "of the message",
+                )
             return self._message(p, message_id=key[1])
         if method == "editMessageReplyMarkup":
             self._check_markup(p.get("reply_markup"))
@@ -290,7 +299,9 @@ class FakeBotApi:
             text, markup = self.messages[key]
             if markup == p.get("reply_markup"):
                 raise _ApiError(400, "Bad Request: message is not modified")
-            return self._message({**p, "text": text}, message_id=key[1])
+            return self._message(
+                {**p, "text": text, "parse_mode": None}, message_id=key[1], edit=True
+            )
         if method == "deleteMessage":
             key = (int(p.get("chat_id", 0)), int(p.get("message_id", 0)))
             if self.messages.pop(key, None) is None:
@@ -367,7 +378,10 @@ class FakeBotApi:
             "supports_inline_queries": True,
         }
 
-    def _message(self, p: dict[str, Any], message_id: int | None = None) -> dict[str, Any]:
+    def _message(
+        self, p: dict[str, Any], message_id: int | None = None, edit: bool = False
+    ) -> dict[str, Any]:
+        """The Message the server answers with, remembered; edit: only the buttons changed."""
         chat_id = int(p.get("chat_id", 0))
         message: dict[str, Any] = {
             "message_id": message_id or next(self._message_ids),
@@ -378,11 +392,15 @@ class FakeBotApi:
                 "title": "x",
             },
             "from": self.bot_user(),
-            "text": _visible(p.get("text", ""), p.get("parse_mode")),
         }
+        text, entities = _parsed(p.get("text", ""), p.get("parse_mode"))
+        message["text"] = text
         if p.get("reply_markup"):
             message["reply_markup"] = p["reply_markup"]
-        self.messages[(chat_id, message["message_id"])] = (message["text"], p.get("reply_markup"))
+        key = (chat_id, message["message_id"])
+        self.messages[key] = (text, p.get("reply_markup"))
+        if not edit:  # editMessageReplyMarkup keeps the text's formatting
+            self.entities[key] = entities
         return message
 
 
@@ -398,8 +416,8 @@ def _check_len(text: str, limit: int, what: str) -> None:
         raise _ApiError(400, f"Bad Request: {what} is too long")
 
 
-def _visible(text: str, parse_mode: str | None) -> str:
-    return check(text) if parse_mode == "HTML" else text
+def _parsed(text: str, parse_mode: str | None) -> tuple[str, tuple[Entity, ...]]:
+    return parse(text) if parse_mode == "HTML" else (text, ())
 
 
 async def _params(request: web.Request) -> dict[str, Any]:

@@ -15,11 +15,12 @@ import pytest
 
 from bot import config as configmod
 from bot.config import AccessConfig, Config, ConfigError, TelegramConfig
-from bot.telegram_app import REFUSAL, build_application, webhook_options
+from bot.gate import REFUSAL
+from bot.telegram_app import build_application, webhook_options
 from tests import bot_env
 from tests import fake_bot_api as api
 from tests.bot_env import ADMIN, TOKEN, Env, reply_to, running_bot
-from tests.conftest import SEEDS
+from tests.conftest import BM25, SEEDS
 
 FRIEND, STRANGER = 111, 999
 ALLOWED_GROUP, OTHER_GROUP = -100500, -100600
@@ -49,9 +50,9 @@ def shows_corpus(call: api.Call) -> bool:
 
 
 @pytest.fixture
-async def closed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Any:
+async def closed(tmp_path: Path, caplog: pytest.LogCaptureFixture, bm25_seed_db: Path) -> Any:
     """The bot, open only to FRIEND, ADMIN and the members of ALLOWED_GROUP."""
-    async with running_bot(tmp_path, caplog, config=ACCESS) as env:
+    async with running_bot(tmp_path, caplog, config=ACCESS, index=bm25_seed_db) as env:
         yield env
 
 
@@ -189,6 +190,7 @@ async def test_webhook_always_has_a_secret_and_refuses_posts_without_it(
             webhook_secret=configured,
         ),
         delivery=bot_env.FAST,
+        search=BM25,
     )
     app = build_application(config)
     options = webhook_options(config)

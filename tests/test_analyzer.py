@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import index
 from index import AnalyzerSettings, ConfigurationError, fold
 from index.analyzer import _TOKEN_RE, Analyzer, fold_map, soft_fold
 
@@ -92,3 +95,23 @@ def test_possessive_s_is_not_a_word(analyzer: Analyzer) -> None:
 @example(text="3.12, don't 'quoted' e.g. 40,000. x_y 7.")
 def test_tokens_are_the_token_pattern_over_the_folded_text(text: str) -> None:
     assert Analyzer().tokens(text) == _TOKEN_RE.findall(soft_fold(text))
+
+
+KEPT_EN = """above after again against before below between down during off out over through
+under until up once further few more most all any both each some other same only very too own
+nor"""
+
+
+def test_every_shipped_stop_word_list_is_used() -> None:
+    """Each file in index/stopwords/ is a language the analyzer accepts, and its words drop."""
+    folder = Path(index.__file__).parent / "stopwords"
+    lists = sorted(p.stem for p in folder.glob("*.txt"))
+    assert "english" in lists
+    assert len(lists) == 12
+    for language in lists:
+        analyzer = Analyzer(AnalyzerSettings(language=language))
+        words = (folder / f"{language}.txt").read_text(encoding="utf-8").split()
+        assert analyzer.stopwords, language
+        left = set(analyzer.terms(" ".join(words)))
+        # English keeps its words of place, time and quantity as content words.
+        assert left <= (set(analyzer.terms(KEPT_EN)) if language == "english" else set()), language

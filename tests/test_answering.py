@@ -4,11 +4,12 @@ what a passage holds, answer-type aware excerpts, and dates no source has."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot import render
+from bot import render_json
 from bot.answer import ask
 from index import AnswerType, Index, IndexSettings, Reason, SearchSettings, build_index
 from index.question import answer_type
@@ -28,7 +29,7 @@ def _index(write_corpus: WriteCorpus, tmp_path: Path, files: dict[str, str | byt
 
 
 @pytest.fixture
-def town(write_corpus: WriteCorpus, tmp_path: Path) -> Index:
+def town(write_corpus: WriteCorpus, tmp_path: Path) -> Iterator[Index]:
     index = _index(
         write_corpus,
         tmp_path,
@@ -91,7 +92,7 @@ def test_irregular_word_forms_find_each_other(town: Index) -> None:
 
 def test_the_answering_sentence_is_marked_in_json(town: Index) -> None:
     answer = ask(town, "When do the first trams arrive?")
-    data = render.to_dict(answer)
+    data = render_json.to_dict(answer)
     citation = data["citations"][0]  # type: ignore[index]
     start, end = citation["answer_span"]
     assert "2028" in citation["excerpt"][start:end]

@@ -21,12 +21,11 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def test_ask_builds_the_index_first_and_answers(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bm25_config: Path
 ) -> None:
     db = tmp_path / "fresh.sqlite"
-    code, out, err = run(
-        capsys, "ask", "--corpus", str(SEEDS), "--db", str(db), "What did Peru commit to?"
-    )
+    flags = ("--config", str(bm25_config), "--corpus", str(SEEDS), "--db", str(db))
+    code, out, err = run(capsys, "ask", *flags, "What did Peru commit to?")
     assert code == 0, err
     assert db.exists()
     assert out.startswith("What did Peru commit to?\n\n[1] ")
@@ -34,8 +33,8 @@ def test_ask_builds_the_index_first_and_answers(
     assert "· undated ·" in out
 
 
-def test_ask_json_is_exactly_one_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = tmp_path / "i.sqlite"
+def test_ask_json_is_exactly_one_object(seed_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = seed_db  # built with passage vectors: the answer says hybrid
     code, out, _ = run(capsys, "ask", "--json", "--corpus", str(SEEDS), "--db", str(db), "jaguar")
     assert code == 0
     data = json.loads(out)
@@ -68,10 +67,18 @@ def test_ask_json_is_exactly_one_object(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_index_prints_a_report(
-    tmp_path: Path, write_corpus: WriteCorpus, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, write_corpus: WriteCorpus, capsys: pytest.CaptureFixture[str], bm25_config: Path
 ) -> None:
     corpus = write_corpus({"a.txt": "Tides rose over the pier.", "bad.txt": b"\xff\xfe\xfa"})
-    code, out, _ = run(capsys, "index", "--corpus", str(corpus), "--db", str(tmp_path / "i.sqlite"))
+    flags = (
+        "--config",
+        str(bm25_config),
+        "--corpus",
+        str(corpus),
+        "--db",
+        str(tmp_path / "i.sqlite"),
+    )
+    code, out, _ = run(capsys, "index", *flags)
     assert code == 0
     assert "Indexed 1 source(s), 1 passage(s)" in out
     assert "skipped: bad.txt: not valid UTF-8" in out
@@ -91,10 +98,8 @@ def test_empty_corpus_is_one_line_and_exit_2(
     assert err.count("\n") == 1
 
 
-def test_sources_lists_titles_and_dates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(
-        capsys, "sources", "--corpus", str(SEEDS), "--db", str(tmp_path / "i.sqlite")
-    )
+def test_sources_lists_titles_and_dates(seed_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "sources", "--corpus", str(SEEDS), "--db", str(seed_db))
     assert code == 0
     assert f"{UNDATED_SEED}\tundated\t" in out
     assert "\t2026-01-07\t" in out
@@ -153,7 +158,7 @@ def test_example_config_documents_every_key() -> None:
             assert f"\n{key} = " in text, key
 
 
-def test_module_entry_point_runs(tmp_path: Path) -> None:
+def test_module_entry_point_runs(tmp_path: Path, seed_db: Path) -> None:
     proc = subprocess.run(
         [
             sys.executable,
@@ -161,7 +166,7 @@ def test_module_entry_point_runs(tmp_path: Path) -> None:
             "bot",
             "ask",
             "--db",
-            str(tmp_path / "i.sqlite"),
+            str(seed_db),
             "--corpus",
             str(SEEDS),
             "jaguar",
@@ -204,7 +209,7 @@ def test_run_without_token_says_how_to_set_it(
 
 
 def test_file_names_with_line_breaks_and_direction_marks_stay_on_their_line(
-    tmp_path: Path, write_corpus: WriteCorpus, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, write_corpus: WriteCorpus, capsys: pytest.CaptureFixture[str], bm25_config: Path
 ) -> None:
     corpus = write_corpus(
         {
@@ -214,12 +219,16 @@ def test_file_names_with_line_breaks_and_direction_marks_stay_on_their_line(
         }
     )
     db = str(tmp_path / "i.sqlite")
-    code, out, _ = run(capsys, "index", "--corpus", str(corpus), "--db", db)
+    code, out, _ = run(
+        capsys, "index", "--config", str(bm25_config), "--corpus", str(corpus), "--db", db
+    )
     assert code == 0
     assert any(line.startswith("  skipped: bad\\x0d\\x0a.txt: ") for line in out.splitlines())
     assert "  added: two\\x0alines.txt" in out.splitlines()
     assert "  added: evil\\u202etxt.md" in out.splitlines()
-    code, out, _ = run(capsys, "sources", "--corpus", str(corpus), "--db", db)
+    code, out, _ = run(
+        capsys, "sources", "--config", str(bm25_config), "--corpus", str(corpus), "--db", db
+    )
     lines = out.splitlines()
     assert len(lines) == 3
     assert lines[0].startswith("evil\\u202etxt.md\tundated\t1 passage(s)\t")

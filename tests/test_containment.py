@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.answer import ask
-from bot.corpus import report_lines
+from bot.views import report_lines
 from index import Index, IndexSettings, build_index
 from index.documents import MAX_DEPTH, Skipped, parse
 from index.readers.metadata import MAX_FRONT_MATTER_BYTES, MAX_YAML_ALIASES

@@ -4,6 +4,7 @@ installs, loaded by the product's own code), and BM25-only where it cannot run."
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -390,7 +391,8 @@ def test_fusion_weighs_normalised_scores(seed_index: Index) -> None:
             return rows[:k], self.scores[rows[:k]]
 
         def scores_at(self, terms: object, rows: np.ndarray) -> np.ndarray:
-            return self.scores[rows]
+            scores: np.ndarray = self.scores[rows]
+            return scores
 
     # BM25 0, 1, 4 → 0, 0.25, 1; similarity 1, 0.6, 0 → 1, 0.6, 0 (min-max).
     for weight, best in ((0.0, 12), (1.0, 10), (0.4, 12), (0.8, 10)):
@@ -405,8 +407,9 @@ def test_fusion_weighs_normalised_scores(seed_index: Index) -> None:
 
 
 async def test_the_telegram_bot_answers_in_hybrid_mode(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, seed_db: Path
 ) -> None:
+    shutil.copyfile(seed_db, tmp_path / "index.sqlite")  # the seeds, embedded once a session
     async with bot_env.running_bot(tmp_path, caplog, search=SearchSettings()) as env:
         [reply] = await bot_env.reply_to(env.server, api.text_update("who was kidnapped?"))
         assert "Nicolás Maduro" in reply.params["text"]

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from bot.config import DeliveryConfig, LimitsConfig
-from bot.telegram_app import SLOW_DOWN_CHAT, SLOW_DOWN_USER
+from bot.gate import SLOW_DOWN_CHAT, SLOW_DOWN_USER
 from tests import fake_bot_api as api
 from tests.bot_env import Env, reply_to, running_bot
 from tests.fake_clock import ManualClock
@@ -64,6 +64,7 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
+@pytest.mark.slow
 async def test_a_600_question_group_burst_and_a_1000_message_flood_do_not_delay_a_private_reply(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, clock: ManualClock
 ) -> None:

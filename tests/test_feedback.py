@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot import cli
+from bot.chat import STALE_BUTTON
 from bot.config import FeedbackConfig
 from bot.feedback import Complaint, FeedbackStore, StoredVote, Vote, key_path, open_store
 from bot.feedback_chat import (
@@ -23,7 +24,6 @@ from bot.feedback_chat import (
     VOTE_DATA,
     VOTE_REFUSED,
 )
-from bot.telegram_app import STALE_BUTTON
 from tests import fake_bot_api as api
 from tests.bot_env import ADMIN, Env, reply_to, running_bot
 

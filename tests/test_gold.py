@@ -54,6 +54,9 @@ def test_bad_gold_lines_name_the_line(tmp_path: Path) -> None:
 def test_phrase_matching_ignores_case_quotes_accents_and_spaces() -> None:
     assert evaluate.contains_any("the “Nicolás”\n film", ['"nicolas" FILM'])
     assert not evaluate.contains_any("the film", ["Nicolás"])
+    assert not evaluate.contains_any("the film", [" ", ""])  # a blank phrase proves nothing
+    assert evaluate.contains_any("The ÉLAN", ["the élan"], folding=False)
+    assert not evaluate.contains_any("the élan", ["the elan"], folding=False)
 
 
 def test_generalises_to_a_corpus_it_was_not_tuned_on(tmp_path: Path) -> None:

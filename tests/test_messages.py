@@ -8,15 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import messages
+from bot import render_telegram as messages
 from bot.answer import Answer, Citation
-from index import PassageText, Quote, Source
+from bot.views import Cited, QuoteCard, SourceItem, SourceList
 from tests.telegram_html import check
 
 TEXT = st.text(min_size=1, max_size=6000)
-SOURCE = Source(
-    1, "a.txt", "A <title> & more", dt.date(2024, 1, 2), 'https://x.example/?a=1&b="2"', 3
-)
+SOURCE = Cited("A <title> & more", dt.date(2024, 1, 2), 'https://x.example/?a=1&b="2"', "a.txt")
 
 
 def citation(n: int, excerpt: str, title: str = "T", url: str | None = None) -> Citation:
@@ -44,11 +42,11 @@ def test_answer_messages_are_valid_and_within_limits(
 @given(text=TEXT)
 def test_not_found_and_quotes_and_passages_are_valid(text: str) -> None:
     check(messages.answer_messages(Answer(text, False, "None mentions " + text, ()))[0])
-    quote = Quote(1, SOURCE, text, False, 0)
+    quote = QuoteCard(1, text, SOURCE)
     for rendered in messages.quote_messages([quote, quote]):
         check(rendered)
-    check(messages.passage_messages(PassageText(1, SOURCE, text))[0])
-    assert len(messages.inline_title(Quote(1, SOURCE, text, False, len(text) // 2))) <= 100
+    check(messages.passage_messages(QuoteCard(1, text, SOURCE))[0])
+    assert len(messages.inline_title(QuoteCard(1, text, SOURCE, len(text) // 2))) <= 100
     assert len(messages.inline_description(quote)) <= 200
 
 
@@ -76,8 +74,9 @@ def test_long_answers_split_between_citations() -> None:
 
 
 def test_sources_are_pages_of_one_message_each() -> None:
-    sources = [Source(i, f"{i}.txt", "Title " * 10, None, None, 2) for i in range(500)]
-    pages = messages.sources_pages(sources, skipped=3)
+    sources = [SourceItem(f"{i}.txt", "Title " * 10, None, None, 2) for i in range(500)]
+    skipped = (("a.bin", "binary"), ("b.bin", "binary"), ("c.bin", "binary"))
+    pages = messages.sources_pages(SourceList(tuple(sources), skipped))
     assert len(pages) == 25  # 20 sources a page
     for n, page in enumerate(pages, 1):
         assert messages.utf16_len(page) <= messages.MESSAGE_LIMIT
@@ -86,18 +85,18 @@ def test_sources_are_pages_of_one_message_each() -> None:
         assert shown.count("\n• ") == 20
     assert "3 file(s) were skipped" in check(pages[-1])
     assert all("skipped" not in check(p) for p in pages[:-1])
-    [single] = messages.sources_pages(sources[:3])
+    [single] = messages.sources_pages(SourceList(tuple(sources[:3])))
     assert check(single).startswith("3 indexed source(s)\n")
-    long_titles = [Source(i, f"{i}.txt", "Title " * 60, None, None, 2) for i in range(100)]
-    pages = messages.sources_pages(long_titles)
+    long_titles = [SourceItem(f"{i}.txt", "Title " * 60, None, None, 2) for i in range(100)]
+    pages = messages.sources_pages(SourceList(tuple(long_titles)))
     assert all(messages.utf16_len(p) <= messages.MESSAGE_LIMIT for p in pages)
     assert sum(check(p).count("\n• ") for p in pages) == 100
 
 
 def test_long_links_make_pages_shorter_not_longer() -> None:
     url = "https://x.example/?" + "&" * 1000  # escaped, 5,000 characters
-    sources = [Source(i, f"{i}.txt", "T", None, url[: 20 + i], 1) for i in range(60)]
-    pages = messages.sources_pages(sources)
+    sources = tuple(SourceItem(f"{i}.txt", "T", None, url[: 20 + i], 1) for i in range(60))
+    pages = messages.sources_pages(SourceList(sources))
     assert all(messages.utf16_len(p) <= messages.MESSAGE_LIMIT for p in pages)
     assert sum(check(p).count("• ") for p in pages) == 60
 
@@ -133,3 +132,11 @@ def test_links_are_only_drawn_when_they_lead_where_they_say(
     html = messages.citation_block(citation(1, "x", title, url))
     assert ("<a href=" in html) is linked
     check(html)
+
+
+def test_trim_counts_as_telegram_does() -> None:
+    """Telegram counts UTF-16 units: 3,000 emoji are 6,000 of them, cut to fit 4,096."""
+    cut = messages.trim("😀 " * 3000, messages.MESSAGE_LIMIT)
+    assert messages.utf16_len(cut) <= messages.MESSAGE_LIMIT
+    assert cut.endswith(" …")
+    assert len(cut) > 1000

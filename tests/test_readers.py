@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import messages, render
+from bot import render_console, render_json, render_telegram, views
 from bot.answer import ask
-from bot.corpus import report_lines
+from bot.views import report_lines
 from index import Index, IndexSettings, build_index, find_quotes
 from index.documents import Document, Skipped, parse
 from tests.make_docs import scanned_pdf, text_pdf, word_document
@@ -291,18 +291,19 @@ def test_pdf_page_numbers_reach_every_rendering(formats_corpus: Path, tmp_path: 
         assert "threshing machine" in lead.excerpt
         assert ask(index, "Who was elected president of the cooperative?").citations[0].page == 4
         assert ask(index, "How many tonnes of rice were harvested?").citations[0].page == 2
-        text = render.to_text(answer)
+        text = render_console.to_text(answer)
         assert "— Annual report of the river cooperative · p. 3 · 2024-03-14 · pdf/" in text
-        assert json.loads(render.to_json(answer))["citations"][0]["page"] == 3
-        html = render.to_html(answer)[0]
+        assert json.loads(render_json.to_json(answer))["citations"][0]["page"] == 3
+        html = render_telegram.answer_messages(answer)[0]
         assert "Annual report of the river cooperative · p. 3 · <i>2024-03-14</i>" in html
         [quote] = find_quotes(index, '"a second threshing machine"').quotes
         assert quote.page == 3
-        assert "river cooperative · p. 3 · <i>2024-03-14</i>" in messages.quote_block(quote)
+        card = views.quote_card(quote)
+        assert "river cooperative · p. 3 · <i>2024-03-14</i>" in render_telegram.quote_block(card)
         assert find_quotes(index, "Rosa Quispe president").quotes[0].page == 4
         other = ask(index, "What did the council approve for the school?").citations[0]
         assert other.page is None
-        assert " p. " not in render.citation_line(other)
+        assert " p. " not in render_console.citation_line(other)
     finally:
         index.close()
 

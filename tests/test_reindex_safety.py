@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from bot.telegram_app import STILL_SERVING
+from bot.reindex_chat import STILL_SERVING
 from index import (
     CorpusError,
     Index,
@@ -32,7 +32,6 @@ from index import (
 )
 from index import documents as documents_module
 from index import segments as segments_module
-from index import store as store_module
 from tests import fake_bot_api as api
 from tests.bot_env import ADMIN, Env, PausedBuild, reply_to
 from tests.conftest import WriteCorpus
@@ -75,7 +74,7 @@ def filling_connect(real_connect: Any) -> Any:
     new index's file stops at 50 pages, an index refreshed in place grows by one page."""
 
     def connect(database: Any, *args: Any, **kwargs: Any) -> sqlite3.Connection:
-        conn = real_connect(database, *args, **kwargs)
+        conn: sqlite3.Connection = real_connect(database, *args, **kwargs)
         if ".building-" in str(database):
             conn.execute("PRAGMA max_page_count = 50")
         elif str(database).endswith("?mode=rw"):  # the index's file, opened by index.store
@@ -100,21 +99,25 @@ def test_a_rebuild_that_drops_most_sources_is_refused(
 ) -> None:
     corpus = write_corpus(notes(10))
     db = tmp_path / "i.sqlite"
-    build_index(corpus, db, IndexSettings(), max_drop=0.5)
+    build_index(corpus, db, IndexSettings(), embedding_model="", max_drop=0.5)
     for i in range(5):
         (corpus / f"notes/n{i}.txt").unlink()
-    assert build_index(corpus, db, IndexSettings(), max_drop=0.5).sources == 5  # half: allowed
+    assert (
+        build_index(corpus, db, IndexSettings(), embedding_model="", max_drop=0.5).sources == 5
+    )  # half: allowed
     for i in range(5, 8):
         (corpus / f"notes/n{i}.txt").unlink()
     with pytest.raises(SwapRefusedError) as refused:
-        build_index(corpus, db, IndexSettings(), max_drop=0.5)
+        build_index(corpus, db, IndexSettings(), embedding_model="", max_drop=0.5)
     assert str(refused.value).startswith(
         "the new index would hold 2 source(s) instead of 5 (60% fewer, more than the 50% "
         "allowed); the previous index is kept."
     )
     assert (refused.value.previous, refused.value.built) == (5, 2)
     assert source_count(db) == 5
-    assert build_index(corpus, db, IndexSettings(), max_drop=None).sources == 2  # forced
+    assert (
+        build_index(corpus, db, IndexSettings(), embedding_model="", max_drop=None).sources == 2
+    )  # forced
     assert [p.name for p in tmp_path.iterdir() if ".building-" in p.name] == []
 
 
@@ -123,7 +126,7 @@ def test_a_corpus_that_vanishes_during_the_build_is_never_swapped_in(
 ) -> None:
     corpus = write_corpus(notes(20))
     db = tmp_path / "i.sqlite"
-    build_index(corpus, db, IndexSettings())
+    build_index(corpus, db, IndexSettings(), embedding_model="")
     write_notes(corpus, 20, start=100)  # changed sources must be read again
     for path in corpus.glob("notes/n?.txt"):
         path.write_text(path.read_text() + " Updated.", encoding="utf-8")
@@ -133,7 +136,9 @@ def test_a_corpus_that_vanishes_during_the_build_is_never_swapped_in(
             corpus.rename(tmp_path / "moved")
 
     with pytest.raises(CorpusError, match="vanished or was replaced during the build"):
-        build_index(corpus, db, IndexSettings(), rename_away, max_drop=None)  # even forced
+        build_index(
+            corpus, db, IndexSettings(), rename_away, embedding_model="", max_drop=None
+        )  # even forced
     assert source_count(db) == 20
 
 
@@ -143,11 +148,11 @@ def test_a_full_disk_is_one_named_error_and_the_old_index_stays(
     corpus = write_corpus(notes(3))
     db = tmp_path / "i.sqlite"
     with contextlib.suppress(IndexWriteError):
-        build_index(corpus, db, IndexSettings())  # small enough to fit
+        build_index(corpus, db, IndexSettings(), embedding_model="")  # small enough to fit
     assert source_count(db) == 3
     write_notes(corpus, 200, start=3)
     with pytest.raises(IndexWriteError) as full:
-        build_index(corpus, db, IndexSettings())
+        build_index(corpus, db, IndexSettings(), embedding_model="")
     assert str(full.value) == (
         f"no space left on the index's disk ({tmp_path}); free some space there and index again"
     )
@@ -178,7 +183,7 @@ def test_failures_of_the_swap_itself_are_named(
     def replace(src: Any, dst: Any) -> None:
         raise OSError(error, os.strerror(error), str(dst))
 
-    monkeypatch.setattr(store_module.os, "replace", replace)
+    monkeypatch.setattr(os, "replace", replace)  # the fresh build's move into place
     with pytest.raises(IndexWriteError, match=expected):
         build_index(corpus, tmp_path / "new.sqlite", IndexSettings())
     assert not (tmp_path / "new.sqlite").exists()
@@ -210,7 +215,7 @@ def test_a_permission_error_in_the_corpus_is_not_called_an_index_failure(
 
     monkeypatch.setattr(documents_module, "scan", scan)
     with pytest.raises(PermissionError):
-        build_index(corpus, tmp_path / "i.sqlite", IndexSettings())
+        build_index(corpus, tmp_path / "i.sqlite", IndexSettings(), embedding_model="")
 
 
 # ---------------------------------------------------------------- a real small disk
@@ -236,12 +241,15 @@ def small_disk(path: Path, size: str) -> Iterator[Path]:
 
 
 def test_a_really_full_disk(
-    tmp_path: Path, write_corpus: WriteCorpus, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    write_corpus: WriteCorpus,
+    capsys: pytest.CaptureFixture[str],
+    bm25_config: Path,
 ) -> None:
     corpus = write_corpus(notes(3))
     with small_disk(tmp_path / "disk", "512k") as disk:
         db = disk / "index.sqlite"
-        args = ("--corpus", str(corpus), "--db", str(db))
+        args = ("--config", str(bm25_config), "--corpus", str(corpus), "--db", str(db))
         assert cli(capsys, "index", *args)[0] == 0
         write_notes(corpus, 300, start=3)  # about 1 MB of text
         code, out, err = cli(capsys, "index", *args)
@@ -271,10 +279,20 @@ def test_a_really_full_disk(
 
 
 def test_the_cli_refuses_a_suspicious_swap_in_one_line_and_force_overrides(
-    tmp_path: Path, write_corpus: WriteCorpus, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    write_corpus: WriteCorpus,
+    capsys: pytest.CaptureFixture[str],
+    bm25_config: Path,
 ) -> None:
     corpus = write_corpus(notes(10))
-    args = ("--corpus", str(corpus), "--db", str(tmp_path / "i.sqlite"))
+    args = (
+        "--config",
+        str(bm25_config),
+        "--corpus",
+        str(corpus),
+        "--db",
+        str(tmp_path / "i.sqlite"),
+    )
     assert cli(capsys, "index", *args)[0] == 0
     shutil.rmtree(corpus / "notes")
     (corpus / "left.txt").write_text("Only this note is left about the tides.", encoding="utf-8")
@@ -290,10 +308,20 @@ def test_the_cli_refuses_a_suspicious_swap_in_one_line_and_force_overrides(
 
 
 def test_the_cli_names_a_full_disk_in_one_line(
-    tmp_path: Path, write_corpus: WriteCorpus, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    write_corpus: WriteCorpus,
+    capsys: pytest.CaptureFixture[str],
+    bm25_config: Path,
 ) -> None:
     corpus = write_corpus(notes(3))
-    args = ("--corpus", str(corpus), "--db", str(tmp_path / "i.sqlite"))
+    args = (
+        "--config",
+        str(bm25_config),
+        "--corpus",
+        str(corpus),
+        "--db",
+        str(tmp_path / "i.sqlite"),
+    )
     assert cli(capsys, "index", *args)[0] == 0
     write_notes(corpus, 200, start=3)
     with pytest.MonkeyPatch.context() as mp:

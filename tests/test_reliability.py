@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
+import multiprocessing
+import multiprocessing.context
 import random
 import re
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
@@ -32,37 +32,40 @@ def _write_corpus(corpus: Path, version: int, files: int = 400) -> None:
         path.write_text(f"date 2025-02-{1 + i % 28:02d} {body}", encoding="utf-8")
 
 
-# A reindex in a child process that reports each file it reaches on stdout and, at the file
-# the test picked, stops until it is killed: the kill lands mid-build however fast the machine.
-_CHILD = """
-import sys
-from pathlib import Path
-from index import IndexSettings, build_index
+def _child_build(corpus: Path, db: Path, stop_at: int, conn: Connection) -> None:
+    """A reindex that reports each file it reaches and, at the file the test picked, stops
+    until it is killed: the kill lands mid-build however fast the machine is."""
 
-stop_at = int(sys.argv[3])
+    def progress(done: int, total: int) -> None:
+        conn.send(done)
+        if done == stop_at:
+            conn.recv()  # wait here for the kill
 
-def progress(done, total):
-    print(done, flush=True)
-    if done == stop_at:
-        sys.stdin.readline()  # wait here for the kill
-
-build_index(Path(sys.argv[1]), Path(sys.argv[2]), IndexSettings(), progress, embedding_model="")
-print("finished", flush=True)
-"""
+    build_index(corpus, db, IndexSettings(), progress, embedding_model="")
+    conn.send("finished")
 
 
+@pytest.fixture(scope="module")
+def builders() -> multiprocessing.context.ForkServerContext:
+    """Processes forked from one that has already imported the index: each killed build
+    starts at once instead of importing everything again."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["tests.test_reliability"])
+    return context
+
+
+@pytest.mark.slow
 def test_kill_9_at_random_points_of_a_reindex_always_leaves_a_complete_index(
-    tmp_path: Path,
+    tmp_path: Path, builders: multiprocessing.context.ForkServerContext
 ) -> None:
     corpus = tmp_path / "corpus"
     db = tmp_path / "index.sqlite"
-    files = 200
+    files = 100
     _write_corpus(corpus, version=0, files=files)
-    # BM25 only: 26 full rebuilds of 1,200 passages would spend most of an hour embedding,
-    # and the swap under test is the same with or without vectors.
+    # BM25 only: 16 full rebuilds of 600 passages would spend minutes embedding, and the
+    # swap under test is the same with or without vectors.
     build_index(corpus, db, IndexSettings(), embedding_model="")
     rng = random.Random(20261121)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     served = 0
     for attempt in range(1, KILLS + TAIL_KILLS + 1):
         _write_corpus(corpus, version=attempt, files=files)
@@ -70,35 +73,27 @@ def test_kill_9_at_random_points_of_a_reindex_always_leaves_a_complete_index(
         # the scan, while the new file is written and swapped in (or just after).
         tail = attempt > KILLS
         stop_at = files + 1 if tail else rng.randint(0, files)
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, str(corpus), str(db), str(stop_at)],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.strip() == str(min(stop_at, files)):
-                break
-        else:
-            raise AssertionError(f"the child build ended before file {stop_at}")
+        ours, theirs = builders.Pipe()
+        proc = builders.Process(target=_child_build, args=(corpus, db, stop_at, theirs))
+        proc.start()
+        theirs.close()
+        while (reached := ours.recv()) != min(stop_at, files):
+            assert reached != "finished", f"the child build ended before file {stop_at}"
         if tail:
             time.sleep(rng.uniform(0.0, 0.4))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        assert tail or proc.returncode == -signal.SIGKILL
+        proc.kill()
+        proc.join()
+        ours.close()
+        assert tail or proc.exitcode == -signal.SIGKILL
         with sqlite3.connect(db) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         index = Index.open(db)
         try:
             assert len(index.sources()) == files
             hits = index.search("barrels version", limit=files).hits
+            texts = [index.passage(h.passage_id) for h in hits]
             versions = {
-                v
-                for h in hits
-                for v in re.findall(r"Version (\d+)", index.passage(h.passage_id).text)  # type: ignore[union-attr]
+                v for t in texts if t is not None for v in re.findall(r"Version (\d+)", t.text)
             }
             # One complete build, never a mix: the previous one, or this one if it finished.
             assert len(versions) == 1, versions
@@ -107,10 +102,6 @@ def test_kill_9_at_random_points_of_a_reindex_always_leaves_a_complete_index(
             served = int(version)
         finally:
             index.close()
-        if proc.stdin is not None:
-            proc.stdin.close()
-        if proc.stdout is not None:
-            proc.stdout.close()
     report = build_index(corpus, db, IndexSettings(), embedding_model="")
     assert report.sources == files
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".index.sqlite")]

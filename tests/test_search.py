@@ -35,7 +35,9 @@ def test_hits_name_the_question_words_their_passage_contains(seed_index: Index) 
     result = seed_index.search("Peru commit brigade solidarity film", limit=5)
     assert result.hits
     for hit in result.hits:
-        terms = seed_index.analyzer.term_set(seed_index.passage(hit.passage_id).text)
+        passage = seed_index.passage(hit.passage_id)
+        assert passage is not None
+        terms = seed_index.analyzer.term_set(passage.text)
         expected = {t.word for t in result.terms if t.df and not t.stems.isdisjoint(terms)}
         assert set(hit.matched) == expected
 

@@ -204,12 +204,21 @@ async def test_loopback_is_refused_unless_allowed(site: Site) -> None:
         await sources.fetch(f"http://me:secret@127.0.0.1:{port}/page", LOOPBACK)
 
 
-def test_cli_adds_a_file_and_removes_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_adds_a_file_and_removes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bm25_config: Path
+) -> None:
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus)
     pdf = tmp_path / "annual-report.pdf"
     pdf.write_bytes(text_pdf())
-    flags = ["--corpus", str(corpus), "--db", str(tmp_path / "i.sqlite")]
+    flags = [
+        "--config",
+        str(bm25_config),
+        "--corpus",
+        str(corpus),
+        "--db",
+        str(tmp_path / "i.sqlite"),
+    ]
     assert main(["add", str(pdf), *flags]) == 0
     out = capsys.readouterr().out
     assert out.startswith(

@@ -85,14 +85,16 @@ async def site() -> AsyncIterator[WebSite]:
 
 
 @pytest.fixture
-async def bot(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Env]:
+async def bot(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, bm25_seed_db: Path
+) -> AsyncIterator[Env]:
     sources = SourcesConfig(
         max_upload_bytes=MAX_UPLOAD,
         fetch_max_bytes=MAX_PAGE,
         fetch_timeout=60,
         allowed_networks=(ip_network("127.0.0.1/32"),),
     )
-    async with running_bot(tmp_path, caplog, sources=sources) as env:
+    async with running_bot(tmp_path, caplog, sources=sources, index=bm25_seed_db) as env:
         yield env
 
 

@@ -134,7 +134,7 @@ def test_empty_corpus_is_a_clear_error_and_keeps_the_old_index(
     tmp_path: Path, write_corpus: WriteCorpus, files: dict[str, str | bytes]
 ) -> None:
     db_path = tmp_path / "i.sqlite"
-    build_index(SEEDS, db_path, IndexSettings())
+    build_index(SEEDS, db_path, IndexSettings(), embedding_model="")
     before = db_path.read_bytes()
     corpus = write_corpus(files)
     with pytest.raises(CorpusError, match=r"no indexable sources"):
@@ -156,7 +156,7 @@ def test_foreign_database_is_never_overwritten(tmp_path: Path) -> None:
     conn.close()
     before = db_path.read_bytes()
     with pytest.raises(IndexCorruptError, match="not an index of this bot"):
-        build_index(SEEDS, db_path, IndexSettings())
+        build_index(SEEDS, db_path, IndexSettings(), embedding_model="")
     with pytest.raises(IndexCorruptError, match="move the file away"):
         Index.open(db_path)
     assert db_path.read_bytes() == before
@@ -166,7 +166,7 @@ def test_garbage_file_is_reported_not_overwritten(tmp_path: Path) -> None:
     db_path = tmp_path / "junk.sqlite"
     db_path.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(IndexCorruptError):
-        build_index(SEEDS, db_path, IndexSettings())
+        build_index(SEEDS, db_path, IndexSettings(), embedding_model="")
     assert db_path.read_bytes() == b"this is not sqlite at all" * 100
 
 
@@ -174,11 +174,11 @@ def test_missing_and_incompatible_indexes_are_detected(tmp_path: Path) -> None:
     db_path = tmp_path / "i.sqlite"
     with pytest.raises(IndexMissingError, match="python -m bot index"):
         Index.open(db_path)
-    build_index(SEEDS, db_path, IndexSettings())
+    build_index(SEEDS, db_path, IndexSettings(), embedding_model="")
     other = IndexSettings(analyzer=AnalyzerSettings(language="french"))
     with pytest.raises(IndexIncompatibleError, match="rebuild"):
         Index.open(db_path, other)
-    report = build_index(SEEDS, db_path, other)
+    report = build_index(SEEDS, db_path, other, embedding_model="")
     assert len(report.added) == 2  # nothing reused across analyzer settings
     Index.open(db_path, other).close()
 

@@ -17,7 +17,7 @@ from bot.telegram_app import build_application, webhook_options
 from index import Index
 from tests import bot_env
 from tests import fake_bot_api as api
-from tests.conftest import SEEDS
+from tests.conftest import BM25, SEEDS
 from tests.telegram_html import check
 
 TOKEN, ADMIN, BOT = bot_env.TOKEN, bot_env.ADMIN, bot_env.BOT
@@ -306,6 +306,7 @@ async def test_webhook_mode_answers_posted_updates(tmp_path: Path) -> None:
             webhook_port=port,
             webhook_secret="s3cret-value-long-enough",
         ),
+        search=BM25,
     )
     app = build_application(config)
     async with bot_env.started(app, webhook_options(config)):

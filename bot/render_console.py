@@ -1,14 +1,14 @@
-"""Console text and JSON: answers, feedback statistics and the gold set made from votes."""
+"""The console renderer: answers, quote cards, source lists, reindex reports, /stats and the
+gold set made from votes, as text for a terminal."""
 
 from __future__ import annotations
 
 import json
 import textwrap
 
-from .answer import Answer, Citation, date_label, page_label
-from .corpus import printable
+from .answer import Answer, Citation
 from .feedback import COMPLAINT_LABELS, GoldExport, Stats
-from .messages import answer_messages
+from .views import SourceList, date_label, page_label, printable
 
 
 def to_text(answer: Answer, width: int = 88) -> str:
@@ -40,39 +40,16 @@ def citation_line(c: Citation) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def to_dict(answer: Answer) -> dict[str, object]:
-    """The answer as JSON-ready data."""
-    return {
-        "question": answer.question,
-        "found": answer.found,
-        "answerability": round(answer.answerability, 3),
-        "answer": answer.text,
-        "retrieval": answer.retrieval,
-        "citations": [
-            {
-                "n": c.n,
-                "title": c.title,
-                "date": c.date.isoformat() if c.date else None,
-                "source": c.source,
-                "url": c.url,
-                "page": c.page,
-                "excerpt": c.excerpt,
-                "answer_span": list(c.answer_span) if c.answer_span else None,
-                "score": round(c.score, 4),
-            }
-            for c in answer.citations
-        ],
-    }
-
-
-def to_json(answer: Answer) -> str:
-    """The answer as one JSON object."""
-    return json.dumps(to_dict(answer), ensure_ascii=False)
-
-
-def to_html(answer: Answer) -> list[str]:
-    """The answer as Telegram HTML messages, each within Telegram's length limit."""
-    return answer_messages(answer)
+def source_lines(listing: SourceList) -> list[str]:
+    """The indexed sources, then the skipped files, one tab-separated line each."""
+    lines = [
+        f"{printable(s.path)}\t{date_label(s.date)}\t{s.passages} passage(s)\t{printable(s.title)}"
+        for s in listing.sources
+    ]
+    lines += [
+        f"{printable(path)}\tskipped: {printable(reason)}" for path, reason in listing.skipped
+    ]
+    return lines
 
 
 def stats_text(stats: Stats) -> str:
@@ -108,28 +85,6 @@ def _votes_line(stats: Stats) -> str:
         reasons = ", ".join(f"{COMPLAINT_LABELS[c]} {n}" for c, n in stats.complaints)
         line += f" ({reasons})"
     return line
-
-
-def stats_dict(stats: Stats) -> dict[str, object]:
-    """Questions, answers and votes of the last days as JSON-ready data."""
-    return {
-        "since": stats.days[0].day.isoformat(),
-        "until": stats.days[-1].day.isoformat(),
-        "questions": stats.questions,
-        "answered": stats.answered,
-        "answered_share": round(stats.answered_share, 4),
-        "rated": stats.rated,
-        "up": stats.up,
-        "down": stats.down,
-        "up_share": round(stats.up_share, 4),
-        "down_share": round(stats.down_share, 4),
-        "complaints": {str(c): n for c, n in stats.complaints},
-        "per_day": [
-            {"day": d.day.isoformat(), "questions": d.questions, "answered": d.answered}
-            for d in stats.days
-        ],
-        "unanswered": [{"question": u.question, "count": u.count} for u in stats.unanswered],
-    }
 
 
 def gold_lines(export: GoldExport) -> list[str]:

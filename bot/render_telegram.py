@@ -1,4 +1,8 @@
-"""Telegram messages in HTML: answers, quotes, sources, help, stats; within Telegram's limits."""
+"""The Telegram renderer: views as HTML messages within Telegram's limits.
+
+Answers, quote cards, passages, source lists, reindex reports, help and /stats. Every piece
+of source and user text is escaped here; nothing here reads an index object.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,25 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from urllib.parse import urlsplit
 
-from index import PassageText, Quote, Source
+from index import ELLIPSIS
 
-from .answer import Answer, Citation, date_label, page_label
+from .answer import Answer, Citation
 from .feedback import COMPLAINT_LABELS, Stats
+from .views import (
+    Cited,
+    QuoteCard,
+    ReindexReport,
+    ReindexStatus,
+    SourceList,
+    date_label,
+    page_label,
+)
 
 MESSAGE_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
 INLINE_RESULTS_LIMIT = 50
 INLINE_TITLE_CHARS = 100
 INLINE_DESCRIPTION_CHARS = 200
-ELLIPSIS = "…"
 LINK_HREF_CHARS = 1024
 SOURCES_PER_PAGE = 20
 _SENTENCE_END_RE = re.compile(r"[.!?…][\"'”’»)\]]*\s")
@@ -54,12 +66,27 @@ def html_text(text: str) -> str:
     return escape(text, quote=False)
 
 
-def citation_block(c: Citation, limit: int = MESSAGE_LIMIT) -> str:
+def citation_block(c: Citation) -> str:
     """One citation as a quote block with its numbered source line."""
-    page = f" · {page_label(c.page)}" if c.page is not None else ""
-    footer = f"\n<b>[{c.n}]</b> {_source_link(c.title, c.url)}{page} · <i>{date_label(c.date)}</i>"
-    room = limit - utf16_len(footer) - len("<blockquote></blockquote>")
-    excerpt = _marked(c.excerpt, c.answer_span, room) or _escaped_within(c.excerpt, room)
+    cited = Cited(c.title, c.date, c.url, c.source, c.page)
+    return _excerpt_block(c.excerpt, cited, c.n, c.answer_span)
+
+
+def quote_block(card: QuoteCard, n: int | None = None) -> str:
+    """A verbatim quote with its citation, numbered when n is given."""
+    return _excerpt_block(card.text, card.cited, n)
+
+
+def _excerpt_block(
+    text: str, cited: Cited, n: int | None, span: tuple[int, int] | None = None
+) -> str:
+    """An excerpt as a quote block (its answering sentence in bold) over its source line."""
+    number = f"<b>[{n}]</b> " if n is not None else ""
+    page = f" · {page_label(cited.page)}" if cited.page is not None else ""
+    link = _source_link(cited.title, cited.url)
+    footer = f"\n{number}{link}{page} · <i>{date_label(cited.date)}</i>"
+    room = MESSAGE_LIMIT - utf16_len(footer) - len("<blockquote></blockquote>")
+    excerpt = _marked(text, span, room) or _escaped_within(text, room)
     return f"<blockquote>{excerpt}</blockquote>{footer}"
 
 
@@ -155,36 +182,24 @@ def answer_messages(answer: Answer) -> list[str]:
     return pack(blocks)
 
 
-def quote_block(quote: Quote, n: int | None = None) -> str:
-    """A verbatim quote with its citation."""
-    number = f"<b>[{n}]</b> " if n is not None else ""
-    footer = f"\n{number}{_source_link(quote.source.title, quote.source.url)}"
-    if quote.page is not None:
-        footer += f" · {page_label(quote.page)}"
-    footer += f" · <i>{date_label(quote.source.date)}</i>"
-    room = MESSAGE_LIMIT - utf16_len(footer) - len("<blockquote></blockquote>")
-    return f"<blockquote>{_escaped_within(quote.text, room)}</blockquote>{footer}"
+def quote_messages(cards: Sequence[QuoteCard]) -> list[str]:
+    """Quote cards, numbered, as one or more HTML messages."""
+    return pack(quote_block(card, i) for i, card in enumerate(cards, 1))
 
 
-def quote_messages(quotes: Sequence[Quote]) -> list[str]:
-    """Quotes, numbered, as one or more HTML messages."""
-    return pack(quote_block(q, i) for i, q in enumerate(quotes, 1))
-
-
-def passage_messages(passage: PassageText) -> list[str]:
+def passage_messages(card: QuoteCard) -> list[str]:
     """A whole passage with its citation."""
-    quote = Quote(passage.passage_id, passage.source, passage.text, False)
-    return [quote_block(quote)]
+    return [quote_block(card)]
 
 
-def sources_pages(
-    sources: Sequence[Source], skipped: int = 0, per_page: int = SOURCES_PER_PAGE
-) -> list[str]:
+def sources_pages(listing: SourceList, per_page: int = SOURCES_PER_PAGE) -> list[str]:
     """The indexed sources (title, date, passage count) as pages of one message each."""
+    sources = listing.sources
     lines = [
         f"• {_source_link(s.title, s.url)} · <i>{date_label(s.date)}</i> · {s.passages} passage(s)"
         for s in sources
     ]
+    skipped = len(listing.skipped)
     footer = f"\n<i>{skipped} file(s) were skipped when indexing.</i>" if skipped else ""
     room = MESSAGE_LIMIT - 100 - utf16_len(footer)
     bodies: list[list[str]] = [[]]
@@ -227,29 +242,24 @@ def help_message(bot_username: str, sources: int, example: str | None) -> str:
     return "\n".join(lines)
 
 
-def reindex_report(lines: Sequence[str]) -> str:
-    """A reindex result, escaped, within one message."""
-    body = "\n".join(lines)
-    return f"<b>Reindex done.</b>\n{html_text(trim(body, MESSAGE_LIMIT - 200))}"
+def reindex_message(report: ReindexReport) -> str:
+    """How a reindex ended, escaped, within one message; it always ends the status."""
+    body = html_text(trim("\n".join(report.lines), MESSAGE_LIMIT - 200))
+    return f"<b>Reindex done.</b>\n{body}" if report.status is ReindexStatus.DONE else body
 
 
-def reindex_failed(reason: str) -> str:
-    """A failed or refused reindex, escaped, within one message; it always ends the status."""
-    return html_text(trim(reason, MESSAGE_LIMIT - 200))
-
-
-def inline_title(quote: Quote) -> str:
+def inline_title(card: QuoteCard) -> str:
     """A quote card's title line, starting near the matching words of a long quote."""
-    text = quote.text
-    if quote.focus > INLINE_TITLE_CHARS // 3:
-        start = text.rfind(" ", 0, quote.focus - INLINE_TITLE_CHARS // 4) + 1
+    text = card.text
+    if card.focus > INLINE_TITLE_CHARS // 3:
+        start = text.rfind(" ", 0, card.focus - INLINE_TITLE_CHARS // 4) + 1
         text = ELLIPSIS + " " + text[start:]
     return trim(" ".join(text.split()), INLINE_TITLE_CHARS)
 
 
-def inline_description(quote: Quote) -> str:
+def inline_description(card: QuoteCard) -> str:
     """A quote card's description: source and date."""
-    return trim(f"{quote.source.title} · {date_label(quote.source.date)}", INLINE_DESCRIPTION_CHARS)
+    return trim(f"{card.cited.title} · {date_label(card.cited.date)}", INLINE_DESCRIPTION_CHARS)
 
 
 def stats_message(stats: Stats) -> str:
