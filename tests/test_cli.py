@@ -234,3 +234,48 @@ def test_file_names_with_line_breaks_and_direction_marks_stay_on_their_line(
     assert lines[0].startswith("evil\\u202etxt.md\tundated\t1 passage(s)\t")
     assert lines[1].startswith("two\\x0alines.txt\tundated\t")
     assert lines[2].startswith("bad\\x0d\\x0a.txt\tskipped: ")
+
+
+def test_ask_without_words_or_with_a_bad_limit_is_one_line(
+    seed_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flags = ("--corpus", str(SEEDS), "--db", str(seed_db))
+    code, out, err = run(capsys, "ask", *flags, "   ")
+    assert (code, out) == (2, "")
+    assert err.startswith("error: ask: give a question, for example: python -m bot ask")
+    assert err.count("\n") == 1
+    for bad in ("0", "51", "many"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["ask", *flags, "--limit", bad, "jaguar"])
+        assert exit_info.value.code == 2
+        assert "--limit" in capsys.readouterr().err
+
+
+def test_ask_as_text_says_when_the_sources_do_not_answer(
+    seed_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flags = ("--corpus", str(SEEDS), "--db", str(seed_db))
+    code, out, _ = run(capsys, "ask", *flags, "capital of Australia")
+    assert code == 0
+    assert out == (
+        "capital of Australia\n\n"
+        "The sources do not answer this question. None of the sources mentions “Australia”.\n"
+    )
+
+
+def test_eval_exits_1_below_a_threshold(
+    seed_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gold = tmp_path / "g.jsonl"
+    gold.write_text(
+        '{"q": "popular jaguar", "expect_any": ["popular jaguar"], "date": "2026-01-07"}\n'
+        '{"q": "capital of Australia", "expect_none": true}\n',
+        encoding="utf-8",
+    )
+    flags = ("--corpus", str(SEEDS), "--db", str(seed_db))
+    code, out, err = run(capsys, "eval", str(gold), *flags, "--min-hit1", "1.0")
+    assert code == 0, err
+    assert "hit@1 1.000" in out
+    code, _, err = run(capsys, "eval", str(gold), *flags, "--min-none-recall", "1.01")
+    assert code == 1
+    assert err == "below threshold: not_found_recall 1.000 < 1.01\n"

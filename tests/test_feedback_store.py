@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
+from bot import cli, render_console
 from bot import config as configmod
 from bot.answer import Answer, ask
 from bot.config import ConfigError
@@ -274,3 +274,15 @@ def test_feedback_settings_are_read_and_checked(tmp_path: Path) -> None:
         config_file.write_text(body, encoding="utf-8")
         with pytest.raises(ConfigError, match=message):
             configmod.load(config_file, environ={})
+
+
+def test_stats_text_shows_votes_and_their_reasons(
+    store: FeedbackStore, answers: dict[str, Answer]
+) -> None:
+    found = store.record_answer(answers[FOUND], "g", PRIVATE, days_ago(1))
+    store.record_vote(found, 1, Vote.UP, now=days_ago(1))
+    store.record_vote(found, 2, Vote.DOWN, Complaint.WRONG_SOURCE, now=days_ago(1))
+    text = render_console.stats_text(store.stats(now=NOW))
+    assert "answered 1 (100%)" in text
+    assert "Votes: 2 on 1 answer(s): 👍 50%, 👎 50% (wrong source 1)" in text.splitlines()
+    assert text.endswith("No unanswered questions.")

@@ -100,9 +100,18 @@ async def test_inline_queries_of_any_length(env: Env, query: str) -> None:
 
 
 async def test_sql_and_paths_in_questions_are_just_words(env: Env) -> None:
-    for text in ["'; DROP TABLE passages; --", "/quote ../../etc/passwd", '/quote "\' OR 1=1 --"']:
+    """SQL is searched for as words (and not found), a path is quoted from (nothing
+    matches), and the index still answers afterwards."""
+    replies = {
+        "'; DROP TABLE passages; --": (
+            "The sources do not answer this question. None of the sources mentions “DROP”, “TABLE”."
+        ),
+        "/quote ../../etc/passwd": "No quotes in the sources match that.",
+        '/quote "\' OR 1=1 --"': "No quotes in the sources match that.",
+    }
+    for text, expected in replies.items():
         [reply] = await reply_to(env.server, api.text_update(text))
-        assert "root:" not in reply.params["text"]
+        assert reply.params["text"] == expected
     [after] = await reply_to(env.server, api.text_update("popular jaguar"))
     assert "jaguar" in after.params["text"]
 
@@ -128,9 +137,9 @@ async def test_send_faults_are_retried_and_delivered_once(env: Env, fault: api.F
             and c not in env.server.failed
         )
     )
-    await asyncio.sleep(0.5)
+    await drained(env, 444)
     ok = [c for c in env.server.sent(444) if c not in env.server.failed]
-    assert len(ok) == 1
+    assert len(ok) == 2  # the answer once, and the reply that drained the queue
     assert delivered[0] in ok
 
 
@@ -170,8 +179,8 @@ async def test_a_send_that_times_out_is_retried(
             ),
             within=40,
         )
-        await asyncio.sleep(0.3)
-        assert len([c for c in env.server.sent(555) if c not in env.server.failed]) == 1
+        await drained(env, 555)
+        assert len([c for c in env.server.sent(555) if c not in env.server.failed]) == 2
 
 
 @pytest.mark.slow
@@ -204,6 +213,12 @@ async def test_bursts_are_all_answered_and_memory_stays_flat(
     assert len(set(answered)) == 1500  # none answered twice
     # After the first burst warms caches, further bursts do not grow memory.
     assert sizes[2] - sizes[1] < 4_000_000, sizes
+
+
+async def drained(env: Env, chat_id: int) -> None:
+    """Wait until every reply queued for the chat so far is sent (or dropped): one more
+    question's reply, queued behind them, has arrived (each chat's replies go in order)."""
+    await reply_to(env.server, api.text_update("popular jaguar", chat_id=chat_id, user_id=chat_id))
 
 
 def _sent_to_range(lo: int, call: api.Call) -> bool:
