@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
@@ -27,6 +28,21 @@ WriteCorpus = Callable[[Mapping[str, str | bytes]], Path]
 # keep the hybrid path covered.
 BM25 = SearchSettings(embedding_model="")
 BM25_TOML = '[retrieval]\nembedding_model = ""\n'
+
+
+@pytest.fixture(autouse=True)
+def _root_logging() -> Iterator[None]:
+    """The command line configures logging for its process (logs.setup): a test that runs it
+    must not leave the next tests its handler, on a capture stream closed since, nor its
+    level. (Each record sent there cost a 'Logging error' traceback: 7 % of a bot test.)"""
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if type(handler) is logging.StreamHandler and handler not in before:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
 
 
 @pytest.fixture
