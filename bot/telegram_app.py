@@ -89,27 +89,15 @@ def build_application(config: Config, clock: Clock | None = None) -> BotApplicat
         if store is not None:
             store.close()
 
-    timeout = config.telegram.request_timeout
-    tls = {"verify": _tls_context()}
+    requests, updates = _requests(config.telegram.request_timeout)
     builder = (
         ApplicationBuilder()
         .token(config.telegram.token)
         .context_types(ContextTypes(context=Context, bot_data=BotData))
         .defaults(DEFAULTS)
         .job_queue(None)
-        # python-telegram-bot's own choices (256 connections, one for getUpdates with its
-        # default timeouts), with one TLS context for both clients.
-        .request(
-            HTTPXRequest(
-                connection_pool_size=256,
-                read_timeout=timeout,
-                write_timeout=timeout,
-                connect_timeout=min(timeout, 10.0),
-                pool_timeout=timeout,
-                httpx_kwargs=tls,
-            )
-        )
-        .get_updates_request(HTTPXRequest(connection_pool_size=1, httpx_kwargs=tls))
+        .request(requests)
+        .get_updates_request(updates)
         .concurrent_updates(True)
         .post_init(post_init)
         .post_stop(post_stop)
@@ -154,6 +142,22 @@ def webhook_options(config: Config) -> dict[str, Any]:
         "secret_token": secret,
         "allowed_updates": ALLOWED_UPDATES,
     }
+
+
+def _requests(timeout: float) -> tuple[HTTPXRequest, HTTPXRequest]:
+    """The clients for Bot API calls and for getUpdates: python-telegram-bot's own choices
+    (256 connections; one for getUpdates, with its default timeouts), sharing one TLS
+    context."""
+    tls = {"verify": _tls_context()}
+    calls = HTTPXRequest(
+        connection_pool_size=256,
+        read_timeout=timeout,
+        write_timeout=timeout,
+        connect_timeout=min(timeout, 10.0),
+        pool_timeout=timeout,
+        httpx_kwargs=tls,
+    )
+    return calls, HTTPXRequest(connection_pool_size=1, httpx_kwargs=tls)
 
 
 @functools.cache
