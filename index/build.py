@@ -36,7 +36,7 @@ from .analyzer import Analyzer
 from .documents import FileEntry, Skipped
 from .errors import CorpusError, IndexWriteError, ReindexBusyError, SwapRefusedError
 from .places import Places
-from .reading import Analyzed, Readers, ReadTask, Unchanged
+from .reading import Analyzed, Readers, ReadTask, Unchanged, alive
 from .segments import Segment, SegmentBuilder, SegmentFile
 from .store import (
     APPLICATION,
@@ -492,7 +492,7 @@ class _Build:
             if path.name in listed or path in self._obsolete or not path.name.endswith(".seg"):
                 continue
             pid = path.name.split("-", 1)[0]
-            if pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
+            if pid.isdigit() and (int(pid) == os.getpid() or not alive(int(pid))):
                 remove_files([path])
 
     def _hashes(self, ids: Sequence[int]) -> dict[int, str]:
@@ -986,16 +986,6 @@ def _remove_abandoned(db_path: Path) -> None:
             if not candidate.name.startswith(prefix):
                 continue
             pid = candidate.name[len(prefix) :].split("-", 1)[0]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not alive(int(pid)):
                 with suppress(FileNotFoundError):
                     candidate.unlink()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True

@@ -202,7 +202,7 @@ def _start_worker(settings: IndexSettings, owner: int) -> None:
 
 
 def _leave_with(owner: int) -> None:
-    while _alive(owner):
+    while alive(owner):
         time.sleep(1.0)
     os._exit(1)
 
@@ -286,7 +286,8 @@ def _batches(tasks: list[ReadTask]) -> Iterator[list[ReadTask]]:
         yield batch
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process with this id still runs (someone else's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
