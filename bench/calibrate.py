@@ -36,8 +36,8 @@ from numpy.typing import NDArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import corpora
 import paths
-import quality
 
 from bot import evaluate
 from index import Index, IndexSettings, SearchSettings
@@ -140,14 +140,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.error(missing)
     settings = IndexSettings()
     search = SearchSettings(retrieval=args.mode)
-    files, questions = quality.load_split(args.data, None)
-    built = quality.build("answerability", files, args.cache, settings, False)
+    files, questions = corpora.load_split(args.data, None)
+    built = corpora.build("answerability", files, args.cache, settings, False)
     squad = Index.open(built.db, settings, search)
     if squad.retrieval != args.mode:
         p.error(f"the index answers in {squad.retrieval} mode: {squad.retrieval_note}")
     tune = ask_all(squad, [(q.text, q.indexed) for q in questions if q.part == "tune"], "squad")
     report = ask_all(squad, [(q.text, q.indexed) for q in questions if q.part == "report"], "squad")
-    gold_built = quality.build("tuning-gold", TUNING_CORPUS, args.cache, settings, False)
+    gold_built = corpora.build("tuning-gold", TUNING_CORPUS, args.cache, settings, False)
     gold_index = Index.open(gold_built.db, settings, search)
     gold = ask_all(
         gold_index, [(g.q, not g.expect_none) for g in evaluate.load(TUNING_GOLD)], "tuning"

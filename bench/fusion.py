@@ -31,6 +31,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import asking
+import corpora
+import metrics
 import paths
 import quality
 
@@ -40,20 +43,20 @@ from index import Index, IndexSettings, SearchSettings
 
 def measure(
     search: SearchSettings,
-    scifact: tuple[quality.Built, quality.Dataset],
-    squad: tuple[quality.Built, list[quality.SplitQuestion]],
-    tuning: quality.Built,
+    scifact: tuple[corpora.Built, corpora.Dataset],
+    squad: tuple[corpora.Built, list[corpora.SplitQuestion]],
+    tuning: corpora.Built,
 ) -> dict[str, float]:
     """The three tuning figures for one set of search settings."""
     settings = IndexSettings()
     built, dataset = scifact
-    task = quality.Task(built.db, settings, search, 100)
-    ranked = [quality.rank(task, q) for q in dataset.queries]
-    ndcg = statistics.fmean(quality.ndcg(r.docs, dataset.qrels[r.qid]) for r in ranked)
+    task = asking.Task(built.db, settings, search, 100)
+    ranked = [asking.rank(task, q) for q in dataset.queries]
+    ndcg = statistics.fmean(metrics.ndcg(r.docs, dataset.qrels[r.qid]) for r in ranked)
     built_split, questions = squad
-    task = quality.Task(built_split.db, settings, search, 3)
+    task = asking.Task(built_split.db, settings, search, 3)
     first = statistics.fmean(
-        float(quality.answer_split(task, q).in_first_excerpt) for q in questions
+        float(asking.answer_split(task, q).in_first_excerpt) for q in questions
     )
     index = Index.open(tuning.db, settings, search)
     try:
@@ -77,14 +80,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if (missing := paths.missing_data(args.data)) is not None:
         p.error(missing)
     settings = IndexSettings()
-    dataset = quality.load("scifact", args.data, "train", args.limit)
-    scifact = quality.build(
-        "scifact-title", quality.dataset_files(dataset, True), args.cache, settings, False
+    dataset = corpora.load("scifact", args.data, "train", args.limit)
+    scifact = corpora.build(
+        "scifact-title", corpora.dataset_files(dataset, True), args.cache, settings, False
     )
-    files, questions = quality.load_split(args.data, None)
+    files, questions = corpora.load_split(args.data, None)
     tune = [q for q in questions if q.part == "tune" and q.indexed][: args.limit]
-    split = quality.build("answerability", files, args.cache, settings, False)
-    tuning = quality.build("tuning-gold", quality.TUNING_CORPUS, args.cache, settings, False)
+    split = corpora.build("answerability", files, args.cache, settings, False)
+    tuning = corpora.build("tuning-gold", quality.TUNING_CORPUS, args.cache, settings, False)
     base = SearchSettings(min_answerability=0.0, min_hit_ratio=0.0)
     rows: list[dict[str, Any]] = []
     for mode in ("bm25", "dense"):

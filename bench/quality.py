@@ -55,37 +55,40 @@ folder in the system temp dir); ``--rebuild`` ignores the cache. Questions are s
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
-import hashlib
 import json
-import math
 import os
-import random
-import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import paths
+from asking import (
+    Answered,
+    SplitAnswer,
+    Task,
+    answer_one,
+    answer_split_one,
+    opened,
+    rank_one,
+    run_all,
+)
+from corpora import (
+    FOLDERS,
+    Dataset,
+    SplitQuestion,
+    build,
+    dataset_files,
+    load,
+    load_split,
+)
+from metrics import answer_metrics, contains, retrieval_metrics, split_metrics
 
 from bot import evaluate as gold
-from bot.answer import compose
-from index import (
-    BUNDLED_EMBEDDING_MODEL,
-    ELLIPSIS,
-    AnalyzerSettings,
-    Index,
-    IndexSettings,
-    Mode,
-    SearchSettings,
-    build_index,
-    load_embedder,
-)
+from index import AnalyzerSettings, Index, IndexSettings, Mode, SearchSettings
 
 ROOT = paths.ROOT
 TUNING_GOLD = ROOT / "tests" / "gold" / "tuning.jsonl"
@@ -93,375 +96,7 @@ TUNING_CORPUS = ROOT / "tests" / "gold" / "tuning" / "corpus"
 DATASETS = ("scifact", "squad", "answerability", "tuning")
 MODES = tuple(str(m) for m in Mode)
 DEFAULT_MODE = str(SearchSettings().retrieval)
-FOLDERS = {"scifact": "scifact", "squad": "squad-v1.1", "answerability": "squad-v1.1"}
 DEFAULT_DEPTH = {"scifact": 100, "squad": 10}
-SUFFIX = ".txt"
-T = TypeVar("T")
-
-
-# --- data ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """A BEIR-layout dataset: documents, the judged questions and their relevant documents."""
-
-    name: str
-    docs: dict[str, tuple[str, str]]
-    queries: list[tuple[str, str]]
-    qrels: dict[str, set[str]]
-    answers: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)
-
-
-def _qrels(path: Path) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    with path.open(encoding="utf-8") as fh:
-        next(fh)  # header
-        for line in fh:
-            qid, doc, score = line.rstrip("\n").split("\t")
-            if int(score) > 0:
-                out.setdefault(qid, set()).add(doc)
-    return out
-
-
-def load(name: str, data: Path, split: str, limit: int | None) -> Dataset:
-    """Read a dataset; only questions with judgments are kept, in qrels file order."""
-    folder = data / FOLDERS[name]
-    docs = {d["_id"]: (d["title"], d["text"]) for d in _jsonl(folder / "corpus.jsonl")}
-    qrels = _qrels(folder / "qrels" / f"{split if name == 'scifact' else 'test'}.tsv")
-    texts = {q["_id"]: q["text"] for q in _jsonl(folder / "queries.jsonl")}
-    queries = [(qid, texts[qid]) for qid in qrels]
-    if limit is not None:
-        queries = queries[:limit]
-    qrels = {qid: qrels[qid] for qid, _ in queries}
-    answers: dict[str, tuple[str, ...]] = {}
-    if name == "squad":
-        squad = json.loads((folder / "dev-v1.1.json").read_text(encoding="utf-8"))
-        for article in squad["data"]:
-            for paragraph in article["paragraphs"]:
-                for qa in paragraph["qas"]:
-                    answers[qa["id"]] = tuple(a["text"] for a in qa["answers"])
-    return Dataset(name, docs, queries, qrels, answers)
-
-
-@dataclass(frozen=True)
-class SplitQuestion:
-    """A SQuAD question of the split-half measure: answerable when its article is indexed."""
-
-    qid: str
-    text: str
-    article: int
-    answers: tuple[str, ...]
-
-    @property
-    def indexed(self) -> bool:
-        """Whether the question's article is in the index (the even-numbered ones)."""
-        return self.article % 2 == 0
-
-    @property
-    def part(self) -> str:
-        """The half of the articles it belongs to: tune (0-23) or report (24-47)."""
-        return "tune" if self.article < SPLIT_TUNE_ARTICLES else "report"
-
-
-SPLIT_TUNE_ARTICLES = 24
-SPLIT_SAMPLE_SEED = 20261123
-
-
-def load_split(data: Path, sample: int | None) -> tuple[dict[str, str], list[SplitQuestion]]:
-    """The indexed articles as files (name: text) and every question, or a fixed sample."""
-    squad = json.loads((data / FOLDERS["squad"] / "dev-v1.1.json").read_text(encoding="utf-8"))
-    files: dict[str, str] = {}
-    questions: list[SplitQuestion] = []
-    for number, article in enumerate(squad["data"]):
-        title = article["title"].replace("_", " ")
-        paragraphs = [p["context"].strip() for p in article["paragraphs"]]
-        if number % 2 == 0:
-            files[f"{number:02d}.md"] = f"# {title}\n\n" + "\n\n".join(paragraphs) + "\n"
-        for paragraph in article["paragraphs"]:
-            for qa in paragraph["qas"]:
-                answers = tuple(a["text"] for a in qa["answers"])
-                questions.append(SplitQuestion(qa["id"], qa["question"], number, answers))
-    if sample is not None:
-        rng = random.Random(SPLIT_SAMPLE_SEED)
-        inside = [q for q in questions if q.indexed]
-        outside = [q for q in questions if not q.indexed]
-        questions = rng.sample(inside, min(sample, len(inside))) + rng.sample(
-            outside, min(sample, len(outside))
-        )
-    return files, questions
-
-
-# --- index -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Built:
-    """An index file ready to open, and what building it took."""
-
-    db: Path
-    settings: IndexSettings
-    sources: int
-    passages: int
-    skipped: int
-    seconds: float
-    cached: bool
-
-
-def _document(title: str, text: str, with_title: bool) -> str:
-    # The front-matter title is only shown; the body is what gets indexed.
-    body = f"{title} {text}".strip() if with_title else text.strip()
-    head = f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\n---\n" if title else ""
-    return head + body + "\n"
-
-
-def write_corpus(files: dict[str, str], folder: Path) -> None:
-    """One file per document (name: text); skipped when already complete."""
-    done = folder.with_name(folder.name + ".done")
-    if done.exists():
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    done.write_text(str(len(files)), encoding="utf-8")
-
-
-def dataset_files(dataset: Dataset, with_title: bool) -> dict[str, str]:
-    """A BEIR dataset as files named by document id."""
-    return {
-        f"{doc_id}{SUFFIX}": _document(title, text, with_title)
-        for doc_id, (title, text) in dataset.docs.items()
-    }
-
-
-def build(
-    name: str,
-    files: dict[str, str] | Path,
-    cache: Path,
-    settings: IndexSettings,
-    rebuild: bool,
-    embedding_model: str = BUNDLED_EMBEDDING_MODEL,
-) -> Built:
-    """The index of these files (or of this corpus folder) for these settings, with the
-    passage vectors of embedding_model, built unless cached."""
-    base = cache / name
-    if isinstance(files, Path):
-        corpus = files
-    else:
-        corpus = base / "corpus"
-        write_corpus(files, corpus)
-    embedder, _ = load_embedder(embedding_model)
-    key = json.dumps(
-        settings.fingerprint()
-        | {"max_bytes": settings.max_file_bytes}
-        | {"vectors": embedder.model_id if embedder is not None else ""},
-        sort_keys=True,
-    )
-    db = base / f"index-{hashlib.sha256(key.encode()).hexdigest()[:12]}.sqlite"
-    info = db.with_suffix(".json")
-    # The file name holds the settings' fingerprint: a cached file matches them.
-    if not rebuild and db.exists() and info.exists():
-        return Built(db, settings, **json.loads(info.read_text()), cached=True)
-    report = build_index(corpus, db, settings, embedder=embedder, embedding_model="")
-    stats: dict[str, Any] = {
-        "sources": report.sources,
-        "passages": report.passages,
-        "skipped": len(report.skipped),
-        "seconds": round(report.seconds, 2),
-    }
-    info.write_text(json.dumps(stats))
-    return Built(db, settings, **stats, cached=False)
-
-
-def doc_id(path: str) -> str:
-    """The dataset id of an indexed source file."""
-    return path.removesuffix(SUFFIX)
-
-
-# --- asking (runs in worker processes too) ---------------------------------------------
-
-
-@dataclass(frozen=True)
-class Ranked:
-    """Distinct documents a question retrieves, best first, or why it found none."""
-
-    qid: str
-    docs: tuple[str, ...]
-    reason: str | None
-
-
-@dataclass(frozen=True)
-class Answered:
-    """The product's answer to a question: first citation's excerpt and whole passage."""
-
-    qid: str
-    found: bool
-    reason: str | None
-    doc: str | None
-    excerpt: str
-    passage: str
-
-
-@dataclass(frozen=True)
-class Task:
-    """What a worker opens: one index with one set of search settings."""
-
-    db: Path
-    settings: IndexSettings
-    search: SearchSettings
-    depth: int
-
-
-_open: dict[Task, Index] = {}
-
-
-def _index(task: Task) -> Index:
-    # One open index per worker process and task, reused across its questions.
-    idx = _open.get(task)
-    if idx is None:
-        idx = _open[task] = Index.open(task.db, task.settings, task.search)
-    return idx
-
-
-def rank(task: Task, question: tuple[str, str]) -> Ranked:
-    """Distinct documents by best passage, paging until task.depth of them are found."""
-    idx = _index(task)
-    qid, text = question
-    docs: list[str] = []
-    seen: set[str] = set()
-    offset = 0
-    while len(docs) < task.depth:
-        result = idx.search(text, limit=max(task.depth, 10), offset=offset)
-        if not result.found:
-            return Ranked(qid, (), result.reason)
-        for hit in result.hits:
-            d = doc_id(hit.source.path)
-            if d not in seen:
-                seen.add(d)
-                docs.append(d)
-        offset += len(result.hits)
-        if not result.hits or offset >= result.total:
-            break
-    return Ranked(qid, tuple(docs[: task.depth]), None)
-
-
-def answer(task: Task, question: tuple[str, str]) -> Answered:
-    """Ask as the bot does (search, then compose) and keep the first citation."""
-    idx = _index(task)
-    qid, text = question
-    result = idx.search(text)
-    reply = compose(result)
-    if not reply.found:
-        return Answered(qid, False, result.reason, None, "", "")
-    first = reply.citations[0]
-    passage = idx.passage(first.passage_id)
-    return Answered(
-        qid, True, None, doc_id(first.source), first.excerpt, passage.text if passage else ""
-    )
-
-
-def _rank_one(args: tuple[Task, tuple[str, str]]) -> Ranked:
-    return rank(*args)
-
-
-def _answer_one(args: tuple[Task, tuple[str, str]]) -> Answered:
-    return answer(*args)
-
-
-def run_all(
-    fn: Callable[[tuple[Task, tuple[str, str]]], T],
-    task: Task,
-    queries: Sequence[tuple[str, str]],
-    jobs: int,
-) -> tuple[list[T], float]:
-    """Results for every question in order, and the wall time taken."""
-    started = time.perf_counter()
-    items = [(task, q) for q in queries]
-    if jobs <= 1:
-        out: list[T] = [fn(item) for item in items]
-    else:
-        with concurrent.futures.ProcessPoolExecutor(jobs) as pool:
-            out = list(pool.map(fn, items, chunksize=max(1, len(items) // (jobs * 8))))
-    return out, time.perf_counter() - started
-
-
-# --- metrics ---------------------------------------------------------------------------
-
-
-def ndcg(ranked: Sequence[str], relevant: set[str], k: int = 10) -> float:
-    """BEIR nDCG@k: binary gains, log2 discount, ideal DCG from the relevant count."""
-    dcg = sum(1 / math.log2(i + 2) for i, d in enumerate(ranked[:k]) if d in relevant)
-    ideal = sum(1 / math.log2(i + 2) for i in range(min(len(relevant), k)))
-    return dcg / ideal if ideal else 0.0
-
-
-def recall(ranked: Sequence[str], relevant: set[str], k: int = 100) -> float:
-    """Share of the relevant documents among the first k."""
-    return len(relevant.intersection(ranked[:k])) / len(relevant) if relevant else 0.0
-
-
-def reciprocal_rank(ranked: Sequence[str], relevant: set[str], k: int = 10) -> float:
-    """1/rank of the first relevant document within the first k, else 0."""
-    return next((1 / (i + 1) for i, d in enumerate(ranked[:k]) if d in relevant), 0.0)
-
-
-def _mean(values: Iterable[float]) -> float:
-    items = list(values)
-    return statistics.fmean(items) if items else 0.0
-
-
-def contains(text: str, answers: Iterable[str], folding: bool = True) -> bool:
-    """Whether any gold answer appears in text, compared as the gold sets compare phrases."""
-    return gold.contains_any(text, answers, folding=folding)
-
-
-def words(text: str) -> int:
-    """Word count, not counting the ellipses that mark cuts."""
-    return len(text.replace(ELLIPSIS, " ").split())
-
-
-def retrieval_metrics(dataset: Dataset, ranked: list[Ranked], depth: int) -> dict[str, Any]:
-    """nDCG@10, Recall@depth and MRR@10 over every judged question."""
-    rel = dataset.qrels
-    reasons = Counter(r.reason for r in ranked if r.reason)
-    return {
-        "ndcg@10": _mean(ndcg(r.docs, rel[r.qid]) for r in ranked),
-        f"recall@{depth}": _mean(recall(r.docs, rel[r.qid], depth) for r in ranked),
-        "mrr": _mean(reciprocal_rank(r.docs, rel[r.qid]) for r in ranked),
-        "hit@1": _mean(float(bool(r.docs) and r.docs[0] in rel[r.qid]) for r in ranked),
-        "retrieval_not_found": sum(reasons.values()),
-        "retrieval_not_found_reasons": dict(reasons),
-    }
-
-
-def answer_metrics(dataset: Dataset, answered: list[Answered]) -> dict[str, Any]:
-    """The product figures: gold answer in the first excerpt versus in its whole passage."""
-    gold = dataset.answers
-    found = [a for a in answered if a.found]
-    reasons = Counter(a.reason for a in answered if not a.found)
-    in_excerpt = _mean(float(contains(a.excerpt, gold[a.qid])) for a in answered)
-    in_paragraph = _mean(float(contains(a.passage, gold[a.qid])) for a in answered)
-    return {
-        "answer_in_excerpt": in_excerpt,
-        "answer_in_paragraph": in_paragraph,
-        "excerpt_keeps": in_excerpt / in_paragraph if in_paragraph else 0.0,
-        "answer_in_excerpt_nofold": _mean(
-            float(contains(a.excerpt, gold[a.qid], folding=False)) for a in answered
-        ),
-        "excerpt_words": _mean(words(a.excerpt) for a in found),
-        "paragraph_words": _mean(words(a.passage) for a in found),
-        "length_ratio": _mean(words(a.excerpt) / max(words(a.passage), 1) for a in found),
-        "top_is_gold": _mean(float(a.doc in dataset.qrels[a.qid]) for a in answered),
-        "not_found_rate": 1 - len(found) / len(answered) if answered else 0.0,
-        "not_found_reasons": dict(reasons),
-    }
 
 
 # --- running ---------------------------------------------------------------------------
@@ -541,13 +176,13 @@ def evaluate_beir(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
     _say(f"{name}: ranking {len(dataset.queries)} questions")
     task = Task(built.db, settings, retrieval, depth)
-    ranked, rank_seconds = run_all(_rank_one, task, dataset.queries, args.jobs)
+    ranked, rank_seconds = run_all(rank_one, task, dataset.queries, args.jobs)
     out: dict[str, Any] = retrieval_metrics(dataset, ranked, depth)
     out["queries"] = len(dataset.queries)
     if name == "squad":
         _say(f"{name}: answering {len(dataset.queries)} questions with the product settings")
         task = Task(built.db, settings, product, 3)
-        answered, answer_seconds = run_all(_answer_one, task, dataset.queries, args.jobs)
+        answered, answer_seconds = run_all(answer_one, task, dataset.queries, args.jobs)
         out |= answer_metrics(dataset, answered)
         out["answer_qps"] = len(answered) / answer_seconds
         _show_misses(dataset, answered, args.show_misses)
@@ -566,41 +201,6 @@ def evaluate_beir(name: str, args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-@dataclass(frozen=True)
-class SplitAnswer:
-    """What the product said to one question of the split-half measure."""
-
-    qid: str
-    found: bool
-    in_first_excerpt: bool
-
-
-def answer_split(task: Task, question: SplitQuestion) -> SplitAnswer:
-    """Ask as the bot does; is the gold answer inside the first excerpt?"""
-    reply = compose(_index(task).search(question.text))
-    first = reply.citations[0].excerpt if reply.found else ""
-    return SplitAnswer(question.qid, reply.found, contains(first, question.answers))
-
-
-def _answer_split_one(args: tuple[Task, SplitQuestion]) -> SplitAnswer:
-    return answer_split(*args)
-
-
-def split_metrics(
-    questions: Sequence[SplitQuestion], answers: dict[str, SplitAnswer]
-) -> dict[str, Any]:
-    """Answered and first-excerpt shares of the answerable questions, refused of the others."""
-    inside = [answers[q.qid] for q in questions if q.indexed]
-    outside = [answers[q.qid] for q in questions if not q.indexed]
-    return {
-        "answered": _mean(float(a.found) for a in inside),
-        "refused": _mean(float(not a.found) for a in outside),
-        "first_excerpt": _mean(float(a.in_first_excerpt) for a in inside),
-        "answerable": len(inside),
-        "unanswerable": len(outside),
-    }
-
-
 def evaluate_split(name: str, args: argparse.Namespace) -> dict[str, Any]:
     """The SQuAD split-half answerability measure, on every question and by half."""
     _say("answerability: loading")
@@ -613,17 +213,9 @@ def evaluate_split(name: str, args: argparse.Namespace) -> dict[str, Any]:
     _say(f"answerability: indexing {len(files)} articles")
     built = build("answerability", files, args.cache, settings, args.rebuild, args.embedding_model)
     task = Task(built.db, settings, SearchSettings(**_overrides(args)), 3)
-    used = str(_index(task).retrieval)
+    used = str(opened(task).retrieval)
     _say(f"answerability: asking {len(questions)} questions")
-    started = time.perf_counter()
-    items = [(task, q) for q in questions]
-    if args.jobs <= 1:
-        results = [_answer_split_one(item) for item in items]
-    else:
-        with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
-            chunk = max(1, len(items) // (args.jobs * 8))
-            results = list(pool.map(_answer_split_one, items, chunksize=chunk))
-    seconds = time.perf_counter() - started
+    results, seconds = run_all(answer_split_one, task, questions, args.jobs)
     answers = {a.qid: a for a in results}
     out = split_metrics(questions, answers)
     for part in ("tune", "report"):
