@@ -123,8 +123,7 @@ def ask_all(index: Index, questions: Sequence[tuple[str, bool]], group: str) -> 
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Fit, choose the threshold, print the figures and one JSON line."""
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--data", type=Path, default=paths.data_folder())
     p.add_argument("--mode", choices=("bm25", "hybrid"), default="bm25")
@@ -135,6 +134,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument(
         "--cache", type=Path, default=Path(tempfile.gettempdir()) / "dated-sources-bot-quality"
     )
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Fit, choose the threshold, print the figures and one JSON line."""
+    p = _parser()
     args = p.parse_args(argv)
     if (missing := paths.missing_data(args.data, ("squad-v1.1",))) is not None:
         p.error(missing)
@@ -168,13 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "tuning_gold": shares(gold, model, threshold),
         "report_squad": shares(report, model, threshold),
     }
-    print("threshold  squad-tune answered/refused  chat-tuning answered/refused")
-    for t in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, threshold):
-        a, b = shares(tune, model, t), shares(gold, model, t)
-        print(
-            f"{t:9.3f}  {a['answered']:.3f} / {a['refused']:.3f}"
-            f"               {b['answered']:.3f} / {b['refused']:.3f}"
-        )
+    _print_curve(tune, gold, model, threshold)
     print(f"MODEL = {model}")
     print(f"min_answerability = {threshold}")
     for name in ("tune_squad", "tuning_gold", "report_squad"):
@@ -189,6 +188,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"applied {name}: {shown}")
     print(json.dumps(figures))
     return 0
+
+
+def _print_curve(tune: list[Sample], gold: list[Sample], model: Model, threshold: float) -> None:
+    print("threshold  squad-tune answered/refused  chat-tuning answered/refused")
+    for t in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, threshold):
+        a, b = shares(tune, model, t), shares(gold, model, t)
+        print(
+            f"{t:9.3f}  {a['answered']:.3f} / {a['refused']:.3f}"
+            f"               {b['answered']:.3f} / {b['refused']:.3f}"
+        )
 
 
 if __name__ == "__main__":

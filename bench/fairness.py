@@ -56,6 +56,14 @@ async def _settled(server: api.FakeBotApi, chat: int, quiet: float = 5.0) -> flo
             return _replies(server, chat)[-1].at
 
 
+def _push_burst(server: api.FakeBotApi, group: int, flood: int) -> None:
+    """A group's questions from 50 members, then one person's flood of messages."""
+    for i in range(group):
+        server.push(api.group_update(f"/ask {QUESTION}", chat_id=GROUP, user_id=1000 + i % 50))
+    for _ in range(flood):
+        server.push(api.text_update("popular jaguar", chat_id=FLOODER, user_id=FLOODER))
+
+
 async def burst(group: int, flood: int, limits: bool) -> dict[str, float]:
     """Scenario 1."""
     server = api.FakeBotApi(TOKEN)
@@ -72,13 +80,7 @@ async def burst(group: int, flood: int, limits: bool) -> dict[str, float]:
             )
             async with started(build_application(config)):
                 began = time.monotonic()
-                for i in range(group):
-                    update = api.group_update(
-                        f"/ask {QUESTION}", chat_id=GROUP, user_id=1000 + i % 50
-                    )
-                    server.push(update)
-                for _ in range(flood):
-                    server.push(api.text_update("popular jaguar", chat_id=FLOODER, user_id=FLOODER))
+                _push_burst(server, group, flood)
                 question = api.text_update(QUESTION, chat_id=ASKER, user_id=ASKER)
                 asked = time.monotonic()
                 server.push(question)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.answer import ask
+from bot.answer import Answer, ask
 from bot.feedback import Asker, Complaint, FeedbackStore, Vote
 from index import Index, IndexSettings, build_index
 
@@ -39,7 +39,35 @@ def _ms(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] * 1000
 
 
+def _fill(
+    store: FeedbackStore, answers: list[Answer], count: int, now: dt.datetime
+) -> tuple[list[float], list[float]]:
+    """Record count answers over 60 days, a vote on every fifth; the seconds each took."""
+    record: list[float] = []
+    vote: list[float] = []
+    for i in range(count):
+        answer = answers[i % len(answers)]
+        asker = Asker("private" if i % 2 else "supergroup", 1000 + i % 500, 5000 + i % 900)
+        when = now - dt.timedelta(minutes=i * 60 * 24 * 60 // count)
+        started = time.perf_counter()
+        answer_id = store.record_answer(answer, "g", asker, when)
+        record.append(time.perf_counter() - started)
+        if i % 5 == 0:
+            up = i % 3 != 0
+            started = time.perf_counter()
+            store.record_vote(
+                answer_id,
+                asker.user_id,
+                Vote.UP if up else Vote.DOWN,
+                None if up else Complaint.WRONG_SOURCE,
+                now=when,
+            )
+            vote.append(time.perf_counter() - started)
+    return record, vote
+
+
 def main() -> None:
+    """Fill a feedback store as a busy bot would; time recording, /stats and the export."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--answers", type=int, default=100_000)
     args = parser.parse_args()
@@ -51,26 +79,7 @@ def main() -> None:
         index.close()
         store = FeedbackStore.open(folder / "feedback.sqlite")
         now = dt.datetime.now(dt.UTC)
-        record: list[float] = []
-        vote: list[float] = []
-        for i in range(args.answers):
-            answer = answers[i % len(answers)]
-            asker = Asker("private" if i % 2 else "supergroup", 1000 + i % 500, 5000 + i % 900)
-            when = now - dt.timedelta(minutes=i * 60 * 24 * 60 // args.answers)
-            started = time.perf_counter()
-            answer_id = store.record_answer(answer, "g", asker, when)
-            record.append(time.perf_counter() - started)
-            if i % 5 == 0:
-                up = i % 3 != 0
-                started = time.perf_counter()
-                store.record_vote(
-                    answer_id,
-                    asker.user_id,
-                    Vote.UP if up else Vote.DOWN,
-                    None if up else Complaint.WRONG_SOURCE,
-                    now=when,
-                )
-                vote.append(time.perf_counter() - started)
+        record, vote = _fill(store, answers, args.answers, now)
         started = time.perf_counter()
         stats = store.stats(14)
         stats_s = time.perf_counter() - started

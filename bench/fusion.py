@@ -111,9 +111,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             figures = measure(search, (scifact, dataset), (split, tune), tuning)
             rows.append({"mode": "hybrid", "dense_weight": weight, "coverage": coverage} | figures)
             print(json.dumps(rows[-1]), flush=True)
+    best = _print_rows(rows)
+    print(json.dumps({"best": best, "rows": rows}))
+    return 0
+
+
+def _print_rows(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Print the sweep as a Markdown table; the hybrid row with the best mean figure."""
     names = ("scifact_train_ndcg@10", "squad_tune_first_excerpt", "tuning_hit@1")
     hybrid = [r for r in rows if r["mode"] == "hybrid"]
-    best = max(hybrid, key=lambda r: statistics.fmean(r[n] for n in names))
     print("| mode | dense weight | coverage | " + " | ".join(names) + " | mean |")
     print("|---|---|---|" + "---|" * (len(names) + 1))
     for r in rows:
@@ -123,8 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             + " | ".join(f"{r[n]:.4f}" for n in names)
             + f" | {mean:.4f} |"
         )
-    print(json.dumps({"best": best, "rows": rows}))
-    return 0
+    return max(hybrid, key=lambda r: statistics.fmean(r[n] for n in names))
 
 
 if __name__ == "__main__":

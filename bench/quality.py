@@ -149,11 +149,7 @@ def evaluate_beir(name: str, args: argparse.Namespace) -> dict[str, Any]:
     split = args.split if name == "scifact" else "test"
     _say(f"{name}: loading")
     dataset = load(name, args.data, split, args.limit_queries)
-    settings = IndexSettings(
-        analyzer=AnalyzerSettings(lemmatize=not args.no_lemmatize),
-        passage_chars=args.passage_chars,
-        min_passage_chars=args.min_passage_chars,
-    )
+    settings = _index_settings(args)
     _say(f"{name}: indexing {len(dataset.docs)} documents")
     with_title = not args.no_title
     built = build(
@@ -169,11 +165,10 @@ def evaluate_beir(name: str, args: argparse.Namespace) -> dict[str, Any]:
     depth = args.depth or DEFAULT_DEPTH[name]
 
     started = time.perf_counter()
-    opened = Index.open(built.db, settings, retrieval)
+    first = Index.open(built.db, settings, retrieval)
     open_seconds = time.perf_counter() - started
-    used = str(opened.retrieval)
-    opened.close()
-
+    used = str(first.retrieval)
+    first.close()
     _say(f"{name}: ranking {len(dataset.queries)} questions")
     task = Task(built.db, settings, retrieval, depth)
     ranked, rank_seconds = run_all(rank_one, task, dataset.queries, args.jobs)
@@ -205,11 +200,7 @@ def evaluate_split(name: str, args: argparse.Namespace) -> dict[str, Any]:
     """The SQuAD split-half answerability measure, on every question and by half."""
     _say("answerability: loading")
     files, questions = load_split(args.data, args.sample)
-    settings = IndexSettings(
-        analyzer=AnalyzerSettings(lemmatize=not args.no_lemmatize),
-        passage_chars=args.passage_chars,
-        min_passage_chars=args.min_passage_chars,
-    )
+    settings = _index_settings(args)
     _say(f"answerability: indexing {len(files)} articles")
     built = build("answerability", files, args.cache, settings, args.rebuild, args.embedding_model)
     task = Task(built.db, settings, SearchSettings(**_overrides(args)), 3)
@@ -243,6 +234,14 @@ def _show_split_misses(
     for q in wrong[:count]:
         kind = ("missed" if answers[q.qid].found else "refused") if q.indexed else "answered"
         print(f"  {kind}: {q.text!r} gold={q.answers[0]!r}")
+
+
+def _index_settings(args: argparse.Namespace) -> IndexSettings:
+    return IndexSettings(
+        analyzer=AnalyzerSettings(lemmatize=not args.no_lemmatize),
+        passage_chars=args.passage_chars,
+        min_passage_chars=args.min_passage_chars,
+    )
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
