@@ -222,37 +222,27 @@ class EmbeddingStage:
         if store.model_id() not in (None, model_id):
             store.remove(store.ids().tolist())  # another model's vectors: none can be reused
         store.write(model_id, [])
-        # Builds keep vectors of live passages only: when as many are stored as passages
-        # were live, exactly those are, and the build's own changes are all there is to do.
-        if store.count() == passages.before:
-            missing, dead = passages.added().tolist(), passages.dropped().tolist()
-        else:  # a first build with the model, or after builds without it
-            live, stored = passages.ids(), store.ids()
-            missing = np.setdiff1d(live, stored, assume_unique=True).tolist()
-            dead = np.setdiff1d(stored, live, assume_unique=True).tolist()
-        # The key of each passage without a vector, its text read a round at a time (and
-        # again below if it must be embedded): no build holds the corpus's text at once.
-        keys: list[bytes] = []
-        for lo in range(0, len(missing), ROUND):
-            part = missing[lo : lo + ROUND]
-            keys.extend(
-                content_key(model_id, embedding_text(title, text))
-                for title, text in passages.texts(part)
-            )
+        missing, dead = _changes(store, passages)
+        keys = _keys(model_id, passages, missing)
         # A stored vector of the same text (an edited file's unchanged passages, deleted
         # ones too) is reused; each distinct new text is embedded once.
         reuse = store.known(keys)
         store.write(
             model_id, ((i, k, reuse[k]) for i, k in zip(missing, keys, strict=True) if k in reuse)
         )
-        first: dict[bytes, int] = {}
-        twins: list[tuple[int, bytes]] = []
-        for passage_id, key in zip(missing, keys, strict=True):
-            if key in reuse:
-                continue
-            if first.setdefault(key, passage_id) != passage_id:
-                twins.append((passage_id, key))
-        todo = list(first.items())
+        todo, twins = _distinct(missing, keys, reuse)
+        self._embed(store, passages, todo)
+        made = store.known([key for _, key in twins])
+        store.write(model_id, ((i, k, made[k]) for i, k in twins))
+        store.remove(dead)
+        total = len(todo)
+        return EmbeddingCounts(embedded=total, reused=passages.count() - total - len(twins))
+
+    def _embed(
+        self, store: SqliteVectors, passages: Passages, todo: Sequence[tuple[bytes, int]]
+    ) -> None:
+        """Embed and store the text of each (content key, passage id), a round at a time."""
+        model_id = self.embedder.model_id
         total = len(todo)
         if self._progress is not None:
             self._progress(0, total)
@@ -269,7 +259,45 @@ class EmbeddingStage:
                 model_id,
                 ((i, k, v.tobytes()) for (k, i), v in zip(part, vectors, strict=True)),
             )
-        made = store.known([key for _, key in twins])
-        store.write(model_id, ((i, k, made[k]) for i, k in twins))
-        store.remove(dead)
-        return EmbeddingCounts(embedded=total, reused=passages.count() - total - len(twins))
+
+
+def _changes(store: SqliteVectors, passages: Passages) -> tuple[list[int], list[int]]:
+    """Ids of the live passages without a vector, and of the stored vectors no passage has."""
+    # Builds keep vectors of live passages only: when as many are stored as passages were
+    # live, exactly those are, and the build's own changes are all there is to do.
+    if store.count() == passages.before:
+        return passages.added().tolist(), passages.dropped().tolist()
+    # A first build with the model, or after builds without it.
+    live, stored = passages.ids(), store.ids()
+    missing = np.setdiff1d(live, stored, assume_unique=True).tolist()
+    dead = np.setdiff1d(stored, live, assume_unique=True).tolist()
+    return missing, dead
+
+
+def _keys(model_id: str, passages: Passages, missing: Sequence[int]) -> list[bytes]:
+    """The content key of each passage without a vector."""
+    # Its text read a round at a time (and again if it must be embedded): no build holds
+    # the corpus's text at once.
+    keys: list[bytes] = []
+    for lo in range(0, len(missing), ROUND):
+        part = missing[lo : lo + ROUND]
+        keys.extend(
+            content_key(model_id, embedding_text(title, text))
+            for title, text in passages.texts(part)
+        )
+    return keys
+
+
+def _distinct(
+    missing: Sequence[int], keys: Sequence[bytes], reuse: dict[bytes, bytes]
+) -> tuple[list[tuple[bytes, int]], list[tuple[int, bytes]]]:
+    """Of the passages with no vector to reuse, the first of each content key, as (key,
+    passage id), to be embedded; and the others, as (passage id, key), to share its vector."""
+    first: dict[bytes, int] = {}
+    twins: list[tuple[int, bytes]] = []
+    for passage_id, key in zip(missing, keys, strict=True):
+        if key in reuse:
+            continue
+        if first.setdefault(key, passage_id) != passage_id:
+            twins.append((passage_id, key))
+    return list(first.items()), twins
