@@ -2,7 +2,8 @@
 file keyed by passage id and content key. Passage ids are stable (a build gives new ids only
 to the passages of new and changed files), so a build embeds only passages without a vector,
 reusing the stored vector of any passage whose text, title and model are unchanged, and
-drops the vectors of deleted passages.
+drops the vectors of deleted passages. An opened index reads back those of its live passages
+(live_vectors).
 
 The storage sits behind VectorStore: today one SQLite table in the index file
 (SqliteVectors); another store only has to give the same operations.
@@ -20,12 +21,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .embedding import Embedder, EmbedProgress
+from .errors import IndexIncompatibleError
+from .store import Store
 
 # Stored as float16: half the bytes of float32, and ranking by cosine does not notice.
 STORED = np.dtype("<f2")
 # Passages read, embedded and written per round: bounds the memory a large build takes.
 ROUND = 2048
 _IN_LIMIT = 500  # keys per "IN (...)" look-up, below SQLite's variable limit
+
+Vectors = NDArray[np.float32]
 
 
 def embedding_text(title: str, passage: str) -> str:
@@ -168,6 +173,39 @@ class SqliteVectors:
             ids[row] = passage_id
             matrix[row] = np.frombuffer(vector, dtype=STORED)
         return ids, matrix
+
+
+def live_vectors(store: Store, embedder: Embedder, live: NDArray[np.int64]) -> Vectors | str:
+    """The stored vectors of the live passages (their ids ascending), in that order, or why
+    the index cannot answer with embedder's: no vectors of its model, or not for every live
+    passage. Raises IndexIncompatibleError when the stored vectors are damaged."""
+    with store.cursor() as cur:
+        vectors = SqliteVectors(cur)
+        if vectors.model_id() != embedder.model_id:
+            return (
+                f"the index holds no vectors of {embedder.name}; "
+                "run `python -m bot index` to compute them"
+            )
+        try:
+            ids, matrix = vectors.load()
+        except ValueError as exc:
+            raise IndexIncompatibleError(
+                f"the vectors in {str(store.path)!r} are damaged ({exc}); "
+                "run `python -m bot index` to rebuild them"
+            ) from None
+    # Builds keep a vector for every live passage, and only for those; an index last built
+    # without the model lacks some.
+    if np.array_equal(ids, live):
+        return matrix
+    at = np.searchsorted(ids, live)
+    at[at >= len(ids)] = 0
+    lacking = int(np.count_nonzero(ids[at] != live)) if len(ids) else len(live)
+    if lacking:
+        return (
+            f"the index lacks vectors of {embedder.name} for {lacking} passage(s); "
+            "run `python -m bot index` to compute them"
+        )
+    return matrix[at]
 
 
 @dataclass(frozen=True)
