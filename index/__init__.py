@@ -4,6 +4,7 @@ from .analyzer import AnalyzerSettings, fold
 from .answerability import Reason
 from .build import BuildReport, ProgressCallback
 from .building import build_index
+from .citations import Hit
 from .dates import DateQuery
 from .documents import Document, Skipped
 from .documents import parse as read_document
@@ -23,6 +24,7 @@ from .errors import (
     SwapRefusedError,
 )
 from .excerpt import ELLIPSIS
+from .passages import PassageText
 from .question import AnswerType, QueryTerm, Question
 from .quotes import Quote, QuoteResult, exact_phrase, find_quotes, notable_quotes
 from .readers import SUFFIXES, looks_like
@@ -33,9 +35,7 @@ from .search import (
     NO_DATE_MATCH,
     NO_MATCH,
     NO_TERMS,
-    Hit,
     Index,
-    PassageText,
     SearchResult,
     SearchSettings,
 )

@@ -80,6 +80,22 @@ def scan(corpus: Path) -> tuple[list[FileEntry], list[Skipped]]:
     Only the corpus folder itself can fail the scan; a folder or file that cannot be
     listed, a link loop or a folder nested too deep is skipped with the reason.
     """
+    root = _corpus_root(corpus)
+    entries: list[FileEntry] = []
+    skipped: list[Skipped] = []
+    # Depth first without recursion: a folder nested thousands deep costs one list entry each.
+    stack: list[tuple[str, int]] = [("", 0)]
+    while stack:
+        rel_dir, depth = stack.pop()
+        subfolders = _scan_folder(root, rel_dir, depth, entries, skipped)
+        stack.extend((sub, depth + 1) for sub in subfolders)
+    entries.sort(key=attrgetter("path"))
+    skipped.sort(key=attrgetter("path"))
+    return entries, skipped
+
+
+def _corpus_root(corpus: Path) -> Path:
+    """The corpus folder, resolved; raises CorpusError when it is missing or unreadable."""
     if not corpus.exists():
         raise CorpusError(
             f"corpus folder {str(corpus)!r} does not exist; create it or set corpus.path"
@@ -97,51 +113,50 @@ def scan(corpus: Path) -> tuple[list[FileEntry], list[Skipped]]:
             f"corpus folder {str(corpus)!r} cannot be read ({exc.strerror or exc}); "
             "check its permissions"
         ) from None
-    entries: list[FileEntry] = []
-    skipped: list[Skipped] = []
-    # Depth first without recursion: a folder nested thousands deep costs one list entry each.
-    stack: list[tuple[str, int]] = [("", 0)]
-    while stack:
-        rel_dir, depth = stack.pop()
-        folder = root / rel_dir if rel_dir else root
-        try:
-            with os.scandir(folder) as it:
-                items = list(it)  # in the folder's own order: the lists are sorted at the end
-        except OSError as exc:
-            skipped.append(Skipped(_shown(rel_dir), f"folder cannot be read: {_why(exc)}"))
+    return root
+
+
+def _scan_folder(
+    root: Path, rel_dir: str, depth: int, entries: list[FileEntry], skipped: list[Skipped]
+) -> list[str]:
+    """Add one folder's source files to entries and what it skips to skipped; return its
+    subfolders to descend into (relative paths)."""
+    folder = root / rel_dir if rel_dir else root
+    try:
+        with os.scandir(folder) as it:
+            items = list(it)  # in the folder's own order: the lists are sorted at the end
+    except OSError as exc:
+        skipped.append(Skipped(_shown(rel_dir), f"folder cannot be read: {_why(exc)}"))
+        return []
+    subfolders: list[str] = []
+    prefix = f"{rel_dir}/" if rel_dir else ""
+    add = entries.append
+    for item in items:
+        name = item.name
+        if name[0] == ".":
             continue
-        subfolders: list[str] = []
-        prefix = f"{rel_dir}/" if rel_dir else ""
-        add = entries.append
-        for item in items:
-            name = item.name
-            if name[0] == ".":
-                continue
-            # Most entries are plain files of a known type: a stat call each, nothing more.
-            if item.is_file(follow_symlinks=False) and name.lower().endswith(SUFFIXES):
-                try:
-                    st = item.stat(follow_symlinks=False)
-                except OSError:
-                    pass  # gone since the listing: _entry says why
-                else:
-                    add(FileEntry(prefix + name, item.path, st.st_size, st.st_mtime_ns))
-                    continue
-            rel = prefix + name
-            found = _entry(root, rel, item)
-            if isinstance(found, Skipped):
-                skipped.append(found)
-            elif isinstance(found, FileEntry):
-                add(found)
-            elif depth + 1 >= MAX_DEPTH:
-                skipped.append(
-                    Skipped(_shown(rel), f"folder nested deeper than {MAX_DEPTH} levels, not read")
-                )
+        # Most entries are plain files of a known type: a stat call each, nothing more.
+        if item.is_file(follow_symlinks=False) and name.lower().endswith(SUFFIXES):
+            try:
+                st = item.stat(follow_symlinks=False)
+            except OSError:
+                pass  # gone since the listing: _entry says why
             else:
-                subfolders.append(rel)
-        stack.extend((sub, depth + 1) for sub in subfolders)
-    entries.sort(key=attrgetter("path"))
-    skipped.sort(key=attrgetter("path"))
-    return entries, skipped
+                add(FileEntry(prefix + name, item.path, st.st_size, st.st_mtime_ns))
+                continue
+        rel = prefix + name
+        found = _entry(root, rel, item)
+        if isinstance(found, Skipped):
+            skipped.append(found)
+        elif isinstance(found, FileEntry):
+            add(found)
+        elif depth + 1 >= MAX_DEPTH:
+            skipped.append(
+                Skipped(_shown(rel), f"folder nested deeper than {MAX_DEPTH} levels, not read")
+            )
+        else:
+            subfolders.append(rel)
+    return subfolders
 
 
 def _entry(root: Path, rel: str, item: os.DirEntry[str]) -> FileEntry | Skipped | None:

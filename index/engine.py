@@ -7,30 +7,28 @@ exactly as one built afresh; and it is never negative, where BM25Okapi scores a 
 in half of the passages or more 0 or less. Measured against BM25Okapi in BENCHMARKS.md.
 
 Two engines give the same scores: rank-bm25 (its BM25Okapi with this idf: the reference,
-and the scorer of small corpora) and the sparse engine, which reads the segments' postings
-and finds the k best passages without scoring every passage that holds a common word
-(MaxScore: rare terms first, common ones only where a rare one matched, once no passage
-without a rare term can reach the k best).
+and the scorer of small corpora; bm25_reference.py) and the sparse engine here, which reads
+the segments' postings (columns.py) and finds the k best passages without scoring every
+passage that holds a common word (MaxScore: rare terms first, common ones only where a rare
+one matched, once no passage without a rare term can reach the k best).
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from rank_bm25 import BM25Okapi
 
+from .bm25_reference import Bm25Engine
+from .columns import Column, Mask, Part, Rows, TermColumns, TermIds, head, kth
 from .errors import ConfigurationError
-from .segments import Postings, Segment
 from .weights import idf
 
 AUTO = "auto"
-RANK_BM25 = "rank-bm25"
+RANK_BM25 = Bm25Engine.name
 SPARSE = "sparse"
 ENGINES = (AUTO, RANK_BM25, SPARSE)
 # From this many passages on, "auto" scores with the sparse engine (same scores): rank-bm25
@@ -38,97 +36,16 @@ ENGINES = (AUTO, RANK_BM25, SPARSE)
 # passages and 6 ms at 5000 on a 2-core EPYC, where the sparse engine takes 0.1 ms.
 SPARSE_FROM = 1000
 
-# Memory for the columns of recently used terms (each gathered from every segment).
-_COLUMN_CACHE_BYTES = 32 << 20
 # A common term is left out of the exact pass while the k-th best score beats its bound by
 # this relative margin (room for rounding).
 _BOUND_MARGIN = 1e-9
-
-Rows = NDArray[np.signedinteger[Any]]
-Mask = NDArray[np.bool_]
-
-
-class TermIds(Protocol):
-    """The index's vocabulary: a global id for each index term."""
-
-    def id(self, term: str) -> int | None:
-        """The term's id, or None when no segment ever held it."""
-        ...
-
-    def with_prefix(self, prefix: str) -> list[str]:
-        """Every known term that starts with prefix."""
-        ...
-
-    def names(self, ids: Iterable[int]) -> dict[int, str]:
-        """The terms of some ids."""
-        ...
-
-
-class MemoryTerms:
-    """A vocabulary held in memory, for segments built in memory."""
-
-    def __init__(self) -> None:
-        self._ids: dict[str, int] = {}
-
-    def add(self, terms: Iterable[str]) -> NDArray[np.int64]:
-        """Ids of terms, new ones numbered as they come."""
-        ids = self._ids
-        return np.array([ids.setdefault(t, len(ids)) for t in terms], dtype=np.int64)
-
-    def id(self, term: str) -> int | None:
-        """The term's id, or None when it is unknown."""
-        return self._ids.get(term)
-
-    def with_prefix(self, prefix: str) -> list[str]:
-        """Every known term that starts with prefix."""
-        return sorted(t for t in self._ids if t.startswith(prefix))
-
-    def names(self, ids: Iterable[int]) -> dict[int, str]:
-        """The terms of some ids."""
-        wanted = set(ids)
-        return {i: t for t, i in self._ids.items() if i in wanted}
-
-
-@dataclass(frozen=True, eq=False)
-class Part:
-    """A segment as one index reads it: where its rows start, and which are deleted."""
-
-    segment: Segment
-    # Sorted local rows of passages deleted since the segment was written.
-    deleted: NDArray[np.int64]
-
-
-@dataclass(frozen=True, eq=False)
-class _Column:
-    """A term's live postings over every part: rows in the index's row space, ascending."""
-
-    term: str
-    # 32-bit: half the memory, and searched without widening.
-    rows: NDArray[np.int32]
-    tf: NDArray[np.unsignedinteger[Any]]
-    max_tf: int
-    min_length: int
-
-    @property
-    def df(self) -> int:
-        """Live passages holding the term."""
-        return len(self.rows)
-
-    @property
-    def nbytes(self) -> int:
-        """Memory the column takes."""
-        return int(self.rows.nbytes + self.tf.nbytes)
-
-
-_NO_ROWS = np.zeros(0, dtype=np.int32)
-_NO_COUNTS = np.zeros(0, dtype=np.uint8)
 
 
 @dataclass(frozen=True)
 class _Planned:
     """A query term with its idf, repeats, and the bound of its score in any passage."""
 
-    term: _Column
+    term: Column
     idf: float
     count: int
     bound: float
@@ -182,107 +99,10 @@ class Engine(Protocol):
         ...
 
 
-class _Postings:
-    """Term look-ups over the parts of an index, in one row space (parts one after another)."""
+class SparseEngine(TermColumns):
+    """BM25 from the segments' postings, the k best found without scoring every match."""
 
-    def __init__(
-        self, parts: Sequence[Part], vocabulary: TermIds, k1: float = 1.2, b: float = 0.75
-    ) -> None:
-        self._parts = tuple(parts)
-        self._vocabulary = vocabulary
-        self._k1, self._b = k1, b
-        sizes = [p.segment.size for p in self._parts]
-        self._bases = np.zeros(len(sizes) + 1, dtype=np.int64)
-        np.cumsum(sizes, out=self._bases[1:])
-        self.rows = int(self._bases[-1])
-        self.live = np.ones(self.rows, dtype=bool)
-        for base, part in zip(self._bases.tolist(), self._parts, strict=False):
-            self.live[base + part.deleted] = False
-        self.size = int(self.live.sum())
-        lengths = (
-            np.concatenate([p.segment.table.lengths for p in self._parts])
-            if self._parts
-            else np.zeros(0, dtype=np.int32)
-        )
-        total = int(lengths[self.live].sum())
-        self._avgdl = total / self.size if total else 1.0
-        self.mean_length = total / self.size if self.size else 0.0
-        # k1 (1 - b + b * length / avgdl) of every row, in rank-bm25's order of operations.
-        self._norm = k1 * (1 - b + b * lengths / self._avgdl)
-        self._columns: OrderedDict[tuple[str, str], _Column] = OrderedDict()
-        self._cached_bytes = 0
-        self._lock = threading.Lock()
-
-    def with_prefix(self, prefix: str) -> list[str]:
-        """Indexed terms that start with prefix (some may be held by no live passage)."""
-        return self._vocabulary.with_prefix(prefix)
-
-    def _column(self, term: str, field: str = "body") -> _Column:
-        """The term's live postings in a field, gathered from the parts once and kept while
-        they are used: the parts are looked at once per term, not once per question."""
-        key = (field, term)
-        with self._lock:
-            column = self._columns.get(key)
-            if column is not None:
-                self._columns.move_to_end(key)
-                return column
-        column = self._gather(term, field)
-        with self._lock:
-            self._columns[key] = column
-            self._cached_bytes += column.nbytes
-            while self._cached_bytes > _COLUMN_CACHE_BYTES and len(self._columns) > 1:
-                _, old = self._columns.popitem(last=False)
-                self._cached_bytes -= old.nbytes
-        return column
-
-    def _gather(self, term: str, field: str) -> _Column:
-        term_id = self._vocabulary.id(term)
-        rows: list[NDArray[np.int32]] = []
-        tfs: list[NDArray[Any]] = []
-        max_tf, min_length = 0, 1 << 62
-        for base, part in zip(self._bases.tolist(), self._parts, strict=False):
-            if term_id is None:
-                break
-            postings: Postings = getattr(part.segment, field)
-            at = postings.find(term_id)
-            if at is None:
-                continue
-            local, tf = postings.column(at)
-            if len(part.deleted):
-                kept = ~_member(local, part.deleted)
-                local, tf = local[kept], tf[kept]
-            rows.append(local + np.int32(base))
-            tfs.append(tf)
-            max_tf = max(max_tf, int(postings.max_tf[at]))
-            min_length = min(min_length, int(postings.min_length[at]))
-        if not rows:
-            return _Column(term, _NO_ROWS, _NO_COUNTS, 0, 0)
-        if len(rows) == 1:
-            return _Column(term, rows[0], tfs[0], max_tf, min_length)
-        return _Column(term, np.concatenate(rows), np.concatenate(tfs), max_tf, min_length)
-
-    def df(self, stems: Iterable[str]) -> int:
-        """How many live passages hold any of the stems."""
-        columns = [c for c in map(self._column, dict.fromkeys(stems)) if c.df]
-        if len(columns) <= 1:
-            return columns[0].df if columns else 0
-        return len(np.unique(np.concatenate([c.rows for c in columns])))
-
-    def holds(self, stems: Iterable[str], rows: NDArray[np.integer[Any]]) -> Mask:
-        """Which of the (live) rows hold any of the stems."""
-        out = np.zeros(len(rows), dtype=bool)
-        asked = np.asarray(rows).astype(np.int32)
-        for stem in stems:
-            out |= _member(asked, self._column(stem).rows)
-        return out
-
-    def title_holds(self, stems: Iterable[str], rows: NDArray[np.integer[Any]]) -> Mask:
-        """Which of the rows are the first passage of a source with a stem in its title."""
-        out = np.zeros(len(rows), dtype=bool)
-        asked = np.asarray(rows).astype(np.int32)
-        for stem in stems:
-            out |= _member(asked, self._column(stem, "title").rows)
-        return out
+    name = SPARSE
 
     def _plan(self, stems: Sequence[str]) -> list[_Planned]:
         """The distinct stems the index holds, highest score bound first."""
@@ -312,12 +132,6 @@ class _Postings:
         if planned.count != 1:
             out *= planned.count
         return out
-
-
-class SparseEngine(_Postings):
-    """BM25 from the segments' postings, the k best found without scoring every match."""
-
-    name = SPARSE
 
     def scores(self, stems: Sequence[str]) -> NDArray[np.float64]:
         """The score of every row for the stems (0 for deleted rows)."""
@@ -349,11 +163,11 @@ class SparseEngine(_Postings):
                 found, tf = found[keep], tf[keep]
             weights = self._weights(planned, found, tf)
             rows, scores = _union_add(rows, scores, found, weights)
-            if len(rows) >= k and _kth(scores, k) > rest[used] * (1 + _BOUND_MARGIN):
+            if len(rows) >= k and kth(scores, k) > rest[used] * (1 + _BOUND_MARGIN):
                 break  # no row outside `rows` can reach the k best any more
         for planned in plan[used:]:
             scores += self._on(planned, rows)
-        return _head(rows, scores, k)
+        return head(rows, scores, k)
 
     def scores_at(
         self, stems: Sequence[str], rows: NDArray[np.integer[Any]]
@@ -379,84 +193,6 @@ class SparseEngine(_Postings):
         return out
 
 
-class LuceneBM25Okapi(BM25Okapi):  # type: ignore[misc]
-    """rank-bm25's BM25Okapi with Lucene's idf: the reference scorer."""
-
-    def _calc_idf(self, nd: dict[str, int]) -> None:
-        self.idf = {word: idf(freq, self.corpus_size) for word, freq in nd.items()}
-
-
-class Bm25Engine(_Postings):
-    """rank-bm25 scoring every live passage in Python; postings for everything else."""
-
-    name = RANK_BM25
-
-    def __init__(
-        self, parts: Sequence[Part], vocabulary: TermIds, k1: float = 1.2, b: float = 0.75
-    ) -> None:
-        super().__init__(parts, vocabulary, k1, b)
-        self._scored = np.flatnonzero(self.live)
-        docs = _docs(self._parts, vocabulary, self.rows)
-        live_docs = [docs[r] for r in self._scored.tolist()]
-        # BM25Okapi divides by the corpus size and the mean length: both must be non-zero.
-        self._bm25 = LuceneBM25Okapi(live_docs, k1=k1, b=b) if any(live_docs) else None
-
-    def scores(self, stems: Sequence[str]) -> NDArray[np.float64]:
-        """The score of every row for the stems (0 for deleted rows)."""
-        out = np.zeros(self.rows)
-        if self._bm25 is None:
-            return out
-        live = np.zeros(len(self._scored))
-        # BM25Okapi divides 0 by 0 for a passage without the term when k1 is 0, or when the
-        # passage is empty and b is 1: there the term adds nothing, as in the sparse engine.
-        with np.errstate(invalid="ignore"):
-            for stem in stems:
-                live += np.nan_to_num(self._bm25.get_scores([stem]), nan=0.0)
-        out[self._scored] = live
-        return out
-
-    def scores_at(
-        self, stems: Sequence[str], rows: NDArray[np.integer[Any]]
-    ) -> NDArray[np.float64]:
-        """The score of each of some live rows for the stems."""
-        return self.scores(stems)[np.asarray(rows, dtype=np.int64)]
-
-    def top(
-        self, stems: Sequence[str], k: int, allowed: Mask | None
-    ) -> tuple[Rows, NDArray[np.float64]]:
-        """Up to k live rows holding any stem (repeats count again), by score, then row."""
-        scores = self.scores(stems)
-        rows = np.flatnonzero(self.holds(dict.fromkeys(stems), np.arange(self.rows)))
-        if allowed is not None:
-            rows = rows[allowed[rows]]
-        return _head(rows.astype(np.int64), scores[rows], k)
-
-
-def _docs(parts: Sequence[Part], vocabulary: TermIds, rows: int) -> list[list[str]]:
-    """Each row as a bag of its index terms (sorted by term id, repeated by count)."""
-    docs: list[list[str]] = [[] for _ in range(rows)]
-    base = 0
-    for part in parts:
-        postings = part.segment.body
-        names = vocabulary.names(postings.terms.tolist())
-        terms, local = postings.entries()
-        for term_id, row, tf in zip(
-            terms.tolist(), local.tolist(), np.asarray(postings.tf).tolist(), strict=True
-        ):
-            docs[base + row].extend([names[term_id]] * tf)
-        base += part.segment.size
-    return docs
-
-
-def _member(values: NDArray[np.integer[Any]], column: NDArray[np.integer[Any]]) -> Mask:
-    """Which values occur in an ascending array."""
-    if not len(values) or not len(column):
-        return np.zeros(len(values), dtype=bool)
-    at = np.searchsorted(column, values)
-    at[at == len(column)] = 0
-    return np.asarray(column[at] == values)
-
-
 def _union_add(
     rows: Rows, scores: NDArray[np.float64], more: Rows, weights: NDArray[np.float64]
 ) -> tuple[Rows, NDArray[np.float64]]:
@@ -475,24 +211,6 @@ def _union_add(
         keep[twice + 1] = False
         joined, values = joined[keep], values[keep]
     return joined, values
-
-
-def _kth(scores: NDArray[np.float64], k: int) -> float:
-    """The k-th largest score."""
-    return float(np.partition(scores, len(scores) - k)[len(scores) - k])
-
-
-def _head(rows: Rows, scores: NDArray[np.float64], k: int) -> tuple[Rows, NDArray[np.float64]]:
-    """The k best rows (ascending) by score, ties to the lower row, best first."""
-    if k < 1:
-        return rows[:0], scores[:0]
-    if len(rows) > k:
-        kth = _kth(scores, k)
-        keep = scores > kth
-        keep[np.flatnonzero(scores == kth)[: k - int(keep.sum())]] = True
-        rows, scores = rows[keep], scores[keep]
-    order = np.lexsort((rows, -scores))
-    return rows[order], scores[order]
 
 
 def open_engine(

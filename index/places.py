@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 
 from countryinfo import CountryInfo
 
@@ -53,3 +54,18 @@ class Places:
     def equivalents(self, term: str) -> frozenset[str]:
         """Other terms that name the same country as term."""
         return frozenset(self._equivalents.get(term, ()))
+
+    def most_mentioned(self, df: Callable[[Iterable[str]], int], limit: int) -> list[str]:
+        """Country names the corpus mentions most, most frequent first, one per country;
+        df counts the passages that hold any of some terms."""
+        counted = [
+            (df(frozenset({name}) | self.equivalents(name)), name)
+            for name in self.names
+            if df((name,))
+        ]
+        counted.sort(key=lambda item: (-item[0], len(item[1]), item[1]))
+        names: list[str] = []
+        for _, name in counted:
+            if not self.equivalents(name) & set(names):
+                names.append(name)
+        return [name.title() for name in names[:limit]]

@@ -16,6 +16,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 from . import dates as datesmod
 from .analyzer import Analyzer
 from .dates import DateQuery
+from .engine import Engine
 from .places import Places
 from .weights import Informativeness
 
@@ -167,6 +168,17 @@ class QuestionAnalyzer:
         self._places = places
         self._informativeness = informativeness
 
+    @classmethod
+    def of_index(
+        cls, analyzer: Analyzer, engine: Engine, places: Places, language: str
+    ) -> QuestionAnalyzer:
+        """Question analysis against the terms an index's engine holds."""
+        size = engine.size
+        # Index terms are about half of a text's words (stop words are the rest).
+        mean_words = 2 * engine.mean_length if size else 1.0
+        informativeness = Informativeness(language, size, mean_words)
+        return cls(analyzer, EngineVocabulary(engine), places, informativeness)
+
     def analyze(self, text: str, newest: dt.date | None) -> Question:
         """Read a question: its content words, dates and answer type."""
         when = datesmod.parse(text, newest)
@@ -233,3 +245,32 @@ def near_terms(stem: str, terms_by_initial: dict[str, list[str]]) -> list[tuple[
         limit=20,
     )
     return [(str(c[0]), int(c[1])) for c in close]
+
+
+class EngineVocabulary:
+    """The terms an index's engine holds, as question analysis asks about them."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        # Indexed terms by first letter (a misspelling keeps its first letter), read when
+        # a misspelling first needs them.
+        self._initials: dict[str, list[str]] = {}
+
+    @property
+    def size(self) -> int:
+        """How many passages are indexed."""
+        return self._engine.size
+
+    def df(self, stems: frozenset[str]) -> int:
+        """How many passages hold any of the stems."""
+        return self._engine.df(stems)
+
+    def near(self, stem: str) -> list[tuple[str, int]]:
+        """Indexed terms held by a live passage within a typing error or two of stem."""
+        initial = stem[:1]
+        terms = self._initials.get(initial)
+        if terms is None:
+            terms = self._engine.with_prefix(initial)
+            self._initials[initial] = terms
+        close = near_terms(stem, {initial: terms})
+        return [(term, d) for term, d in close if self._engine.df((term,))]

@@ -1,14 +1,14 @@
 """Answering a question from a built index, one stage after another:
 
 question analysis (question.py) → candidates (retrieval.py) → ranking (ranking.py) →
-answerability (answerability.py) → excerpts (excerpt.py). This module opens the index and
-runs the stages in that order, once per question.
+answerability (answerability.py) → excerpts (excerpt.py, cited by citations.py). This module
+opens the index and runs the stages in that order, once per question; the question's dates
+narrow the passages searched (date_scope.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,22 +16,22 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import embedding
-from . import excerpt as excerptmod
 from .analyzer import Analyzer
 from .answerability import NOTHING, Decision, Evidence, Reason, decide
+from .citations import Citations, Hit
 from .context import DocumentContext
+from .date_scope import Scope, by_date, leads, scope
 from .dates import DateQuery
 from .embedding import Embedder
-from .engine import ENGINES, Engine, open_engine
-from .errors import ConfigurationError, IndexIncompatibleError
+from .engine import ENGINES, open_engine
+from .errors import ConfigurationError
+from .passages import Passages, PassageText
 from .places import Places
-from .question import AnswerType, QueryTerm, Question, QuestionAnalyzer, near_terms
+from .question import QueryTerm, Question, QuestionAnalyzer
 from .ranking import Ranked, RankingSettings, rank
 from .retrieval import Bm25Retriever, DenseRetriever, HybridRetriever, Mode, Retriever
-from .segments import PassageTable
 from .store import IndexSettings, Source, Store
-from .vectors import SqliteVectors
-from .weights import Informativeness
+from .vectors import live_vectors
 
 
 @dataclass(frozen=True)
@@ -94,23 +94,6 @@ class SearchSettings:
 
 
 @dataclass(frozen=True)
-class Hit:
-    """A passage that answers the question, with its best sentences."""
-
-    passage_id: int
-    source: Source
-    ordinal: int
-    start: int
-    end: int
-    score: float
-    matched: tuple[str, ...]
-    excerpt: str
-    excerpt_spans: tuple[tuple[int, int], ...]
-    # Where the answering sentence is in excerpt, as [start, end) offsets.
-    answer_span: tuple[int, int] | None = None
-
-
-@dataclass(frozen=True)
 class SearchResult:
     """What a question found: the hits of one page, or why there are none."""
 
@@ -134,15 +117,6 @@ class SearchResult:
     def confidence(self) -> float:
         """The probability, by the answerability model, that the sources answer."""
         return self.evidence.confidence()
-
-
-@dataclass(frozen=True)
-class PassageText:
-    """A whole passage with its source, for showing it in full."""
-
-    passage_id: int
-    source: Source
-    text: str
 
 
 # Reasons a question is not found.
@@ -170,86 +144,42 @@ class Index:
         self.search_settings = search
         self.analyzer = Analyzer(settings.analyzer, known=store.form)
         self._places = Places(self.analyzer)
-        # Every row of every segment, deleted ones too: a few arrays, no source is read.
-        table = PassageTable.concat([part.segment.table for part in store.parts])
-        self._passage_ids = table.ids
-        self._source_of = table.source_ids
-        self._starts, self._ends = table.starts, table.ends
-        self._ordinals = table.ordinals
-        # The source's date per row, as a day number; 0 for an undated source.
-        self._day = table.days
         self._engine = open_engine(
             store.parts, store.vocabulary, search.engine, k1=search.k1, b=search.b
         )
-        self._live = self._engine.live
-        bm25 = Bm25Retriever(self._engine, self._passage_ids)
-        self._retriever: Retriever = bm25
+        self._passages = Passages(store, self._engine.live)
         self.retrieval, self.retrieval_note = Mode.BM25, ""
-        if search.retrieval != Mode.BM25:
-            dense = self._dense(store, search, embedder)
-            if dense is not None:
-                self.retrieval = Mode(search.retrieval)
-                self._retriever = dense
-                if self.retrieval == Mode.HYBRID:
-                    self._retriever = HybridRetriever(
-                        bm25, dense, self._passage_ids, search.dense_weight
-                    )
+        self._retriever = self._open_retriever(embedder)
         self._context = DocumentContext(
-            self._ordinals, self._engine.holds, self._engine.title_holds
+            self._passages.ordinals, self._engine.holds, self._engine.title_holds
         )
-        size = self._engine.size
-        # Index terms are about half of a text's words (stop words are the rest).
-        mean_words = 2 * self._engine.mean_length if size else 1.0
-        self._questions = QuestionAnalyzer(
-            self.analyzer,
-            _Vocabulary(self._engine),
-            self._places,
-            Informativeness(settings.analyzer.language, size, mean_words),
+        self._questions = QuestionAnalyzer.of_index(
+            self.analyzer, self._engine, self._places, settings.analyzer.language
         )
-        self._content_cache: dict[int, str] = {}
-        self._source_cache: dict[int, Source] = {}
+        self._citations = Citations(self.analyzer, self._passages, search.excerpt_chars)
         self.newest: dt.date | None = store.newest
 
-    def _dense(
-        self, store: Store, search: SearchSettings, embedder: Embedder | None
-    ) -> DenseRetriever | None:
-        """The dense retriever over the stored vectors, or None (and why, in retrieval_note)."""
+    def _open_retriever(self, embedder: Embedder | None) -> Retriever:
+        """The retriever of the configured mode; BM25 alone, and why, in retrieval_note, when
+        the embeddings cannot be used."""
+        search, ids = self.search_settings, self._passages.ids
+        bm25 = Bm25Retriever(self._engine, ids)
+        if search.retrieval == Mode.BM25:
+            return bm25
         if embedder is None:
             embedder, self.retrieval_note = embedding.load(search.embedding_model)
             if embedder is None:
-                return None
-        with store.cursor() as cur:
-            vectors = SqliteVectors(cur)
-            stored = vectors.model_id()
-            if stored != embedder.model_id:
-                self.retrieval_note = (
-                    f"the index holds no vectors of {embedder.name}; "
-                    "run `python -m bot index` to compute them"
-                )
-                return None
-            try:
-                ids, matrix = vectors.load()
-            except ValueError as exc:
-                raise IndexIncompatibleError(
-                    f"the vectors in {str(store.path)!r} are damaged ({exc}); "
-                    "run `python -m bot index` to rebuild them"
-                ) from None
-        # Builds keep a vector for every live passage, and only for those; an index last
-        # built without the model lacks some.
-        rows = np.flatnonzero(self._live).astype(np.intp)
-        live = self._passage_ids[rows]
-        if not np.array_equal(ids, live):
-            at = np.searchsorted(ids, live)
-            at[at >= len(ids)] = 0
-            lacking = int(np.count_nonzero(ids[at] != live)) if len(ids) else len(live)
-            if lacking:
-                self.retrieval_note = (
-                    f"the index lacks vectors of {embedder.name} for {lacking} passage(s); "
-                    "run `python -m bot index` to compute them"
-                )
-                return None
-            matrix = matrix[at]
-        return DenseRetriever(embedder, self._passage_ids, matrix, rows)
+                return bm25
+        rows = np.flatnonzero(self._passages.live).astype(np.intp)
+        vectors = live_vectors(self._store, embedder, ids[rows])
+        if isinstance(vectors, str):
+            self.retrieval_note = vectors
+            return bm25
+        dense = DenseRetriever(embedder, ids, vectors, rows)
+        self.retrieval = Mode(search.retrieval)
+        if self.retrieval == Mode.HYBRID:
+            return HybridRetriever(bm25, dense, ids, search.dense_weight)
+        return dense
 
     @classmethod
     def open(
@@ -282,17 +212,7 @@ class Index:
 
     def frequent_places(self, limit: int) -> list[str]:
         """Country names the corpus mentions most, most frequent first."""
-        counted = [
-            (self._engine.df(frozenset({name}) | self._places.equivalents(name)), name)
-            for name in self._places.names
-            if self._engine.df((name,))
-        ]
-        counted.sort(key=lambda item: (-item[0], len(item[1]), item[1]))
-        names: list[str] = []
-        for _, name in counted:
-            if not self._places.equivalents(name) & set(names):
-                names.append(name)
-        return [name.title() for name in names[:limit]]
+        return self._places.most_mentioned(self._engine.df, limit)
 
     @property
     def passage_count(self) -> int:
@@ -309,17 +229,11 @@ class Index:
 
     def passage(self, passage_id: int) -> PassageText | None:
         """A whole passage, or None when the id is not in this index."""
-        row = self._row(passage_id)
-        if row is None:
-            return None
-        source = self._source(int(self._source_of[row]))
-        start, end = int(self._starts[row]), int(self._ends[row])
-        return PassageText(passage_id, source, self._content(source.id)[start:end])
+        return self._passages.passage(passage_id)
 
     def source_passages(self, source_id: int) -> list[int]:
         """Ids of a source's passages, in reading order."""
-        rows = np.flatnonzero((self._source_of == source_id) & self._live)
-        return [int(self._passage_ids[r]) for r in rows]
+        return self._passages.of_source(source_id)
 
     def analyze(self, question: str) -> Question:
         """The first stage alone: the question as the later stages read it."""
@@ -342,39 +256,67 @@ class Index:
         if min_answerability is not None:
             threshold = min_answerability
         asked = self.analyze(question)
-        when = asked.dates
-        terms = list(asked.terms)
-        allowed = self._in_range(when) if when is not None and when.has_range else None
-        date_only = False
-        if allowed is not None and not allowed.any():
-            # No source is dated so; the date may be an event the text tells of ("what
-            # happened on 4 January"), so its words are searched, alone or with the rest.
-            date_only = not terms
-            terms += asked.date_terms
-            if not terms:
+        searched = scope(asked, self._passages.days)
+        if not searched.terms:
+            if searched.date_only:
                 return self._not_found(asked, Decision(False, NOTHING, Reason.NO_DATE_MATCH))
-            allowed = None
-        if not terms:
-            if when is not None:
-                return self._browse(asked, allowed, limit, offset)
+            if asked.dates is not None:
+                return self._browse(asked, searched.allowed, limit, offset)
             return self._not_found(asked, Decision(False, NOTHING, Reason.NO_TERMS))
-        matched = [t for t in terms if t.df > 0]
-        ranked = self._ranked(question, terms, max(CANDIDATES, offset + limit), allowed)
-        decision = decide(terms, ranked, threshold)
+        ranked = self._ranked(question, searched, max(CANDIDATES, offset + limit))
+        decision = decide(searched.terms, ranked, threshold)
         if not decision.found:
-            if date_only or (allowed is not None and not len(ranked)):
+            if searched.date_only or (searched.allowed is not None and not len(ranked)):
                 decision = Decision(False, decision.evidence, Reason.NO_DATE_MATCH)
-            return self._not_found(asked, decision, terms)
+            return self._not_found(asked, decision, searched)
+        return self._found(asked, searched, ranked, decision, limit, offset)
+
+    def _ranked(self, question: str, searched: Scope, k: int) -> Ranked:
+        """Candidates from the retriever, ranked; one column per question term."""
+        terms = searched.terms
+        matched = [t for t in terms if t.df > 0]
+        # Embeddings need no shared word: a paraphrase still finds its passage.
+        found = None
+        if matched or self.retrieval != Mode.BM25:
+            found = self._retriever.candidates(question, matched, k, searched.allowed)
+        ids = found.ids if found is not None else np.zeros(0, dtype=np.int64)
+        rows = np.searchsorted(self._passages.ids, ids).astype(np.intp)
+        return rank(
+            terms,
+            sum(t.weight for t in terms),
+            rows,
+            found.scores if found is not None else np.zeros(0),
+            self._context,
+            self.search_settings.ranking(self.retrieval),
+            found.similarity if found is not None else None,
+        )
+
+    def _found(
+        self,
+        asked: Question,
+        searched: Scope,
+        ranked: Ranked,
+        decision: Decision,
+        limit: int,
+        offset: int,
+    ) -> SearchResult:
+        """One page of the ranked passages worth citing, by date when the question asks."""
         # Cite only passages holding a good share of what the best one holds.
         floor = self.search_settings.min_hit_ratio * float(ranked.coverage[:1].max())
         keep = np.flatnonzero(ranked.coverage >= floor)
+        when = asked.dates
         if when is not None and when.order is not None:
-            keep = self._by_date(ranked, keep, when.order)
-        page = keep[offset : offset + limit]
-        hits = tuple(self._hit(ranked, int(i), matched, asked.answer_type) for i in page)
+            keep = by_date(self._passages.days, ranked.rows, keep, when.order)
+        matched = [t for t in searched.terms if t.df > 0]
+        hits = tuple(
+            self._citations.hit(
+                int(ranked.rows[i]), float(ranked.scores[i]), matched, asked.answer_type
+            )
+            for i in keep[offset : offset + limit].tolist()
+        )
         return SearchResult(
-            question,
-            tuple(terms),
+            asked.text,
+            searched.terms,
             True,
             None,
             (),
@@ -386,44 +328,12 @@ class Index:
             self.retrieval,
         )
 
-    def _ranked(
-        self,
-        question: str,
-        terms: Sequence[QueryTerm],
-        k: int,
-        allowed: NDArray[np.bool_] | None,
-    ) -> Ranked:
-        """Candidates from the retriever, ranked; one column per question term."""
-        matched = [t for t in terms if t.df > 0]
-        # Embeddings need no shared word: a paraphrase still finds its passage.
-        found = None
-        if matched or self.retrieval != Mode.BM25:
-            found = self._retriever.candidates(question, matched, k, allowed)
-        ids = found.ids if found is not None else np.zeros(0, dtype=np.int64)
-        rows = np.searchsorted(self._passage_ids, ids).astype(np.intp)
-        return rank(
-            terms,
-            sum(t.weight for t in terms),
-            rows,
-            found.scores if found is not None else np.zeros(0),
-            self._context,
-            self.search_settings.ranking(self.retrieval),
-            found.similarity if found is not None else None,
-        )
-
-    def _by_date(self, ranked: Ranked, keep: NDArray[np.intp], order: str) -> NDArray[np.intp]:
-        """Kept positions by source date (newest or oldest first, undated last), then rank."""
-        day = self._day[ranked.rows[keep]]
-        undated = day == 0
-        key = np.where(undated, 0, -day if order == "latest" else day)
-        return keep[np.lexsort((keep, key, undated))]
-
     def _not_found(
-        self, asked: Question, decision: Decision, terms: Sequence[QueryTerm] | None = None
+        self, asked: Question, decision: Decision, searched: Scope | None = None
     ) -> SearchResult:
         return SearchResult(
             asked.text,
-            tuple(asked.terms if terms is None else terms),
+            asked.terms if searched is None else searched.terms,
             False,
             decision.reason,
             decision.missing,
@@ -435,121 +345,23 @@ class Index:
             self.retrieval,
         )
 
-    def _in_range(self, when: DateQuery) -> NDArray[np.bool_]:
-        """Rows whose source date lies in the asked range; undated sources never do."""
-        allowed = self._day > 0
-        if when.start is not None:
-            allowed &= self._day >= when.start.toordinal()
-        if when.end is not None:
-            allowed &= self._day < when.end.toordinal()
-        return allowed
-
     def _browse(
         self, asked: Question, allowed: NDArray[np.bool_] | None, limit: int, offset: int
     ) -> SearchResult:
         """A date with nothing else asked: the opening passage of each source, by date."""
         when = asked.dates
-        leads = np.flatnonzero((self._ordinals == 0) & (self._day > 0) & self._live)
-        if allowed is not None:
-            leads = leads[allowed[leads]]
-        days = self._day[leads]
-        earliest = when is not None and when.order == "earliest"
-        leads = leads[np.lexsort((leads, days if earliest else -days))]
-        page = leads[offset : offset + limit].tolist()
-        hits = tuple(self._lead_hit(row) for row in page)
-        found = bool(len(leads))
-        reason = None if found else Reason.NO_DATE_MATCH
+        found = leads(self._passages, allowed, when.order if when is not None else None)
+        page = found[offset : offset + limit].tolist()
+        hits = tuple(self._citations.hit(row, 0.0) for row in page)
         return SearchResult(
             asked.text,
             (),
-            found,
-            reason,
+            bool(len(found)),
+            None if len(found) else Reason.NO_DATE_MATCH,
             (),
             hits,
-            len(leads),
+            len(found),
             offset,
             when,
             retrieval=self.retrieval,
         )
-
-    def _row(self, passage_id: int) -> int | None:
-        # Passage ids ascend with the rows (checked when the index is loaded).
-        row = int(np.searchsorted(self._passage_ids, passage_id))
-        if row >= len(self._passage_ids) or self._passage_ids[row] != passage_id:
-            return None
-        return row if self._live[row] else None
-
-    def _lead_hit(self, row: int) -> Hit:
-        return self._excerpt_hit(row, 0.0, [], AnswerType.OTHER)
-
-    def _hit(self, ranked: Ranked, i: int, matched: Sequence[QueryTerm], kind: AnswerType) -> Hit:
-        return self._excerpt_hit(int(ranked.rows[i]), float(ranked.scores[i]), matched, kind)
-
-    def _excerpt_hit(
-        self, row: int, score: float, matched: Sequence[QueryTerm], kind: AnswerType
-    ) -> Hit:
-        source = self._source(int(self._source_of[row]))
-        start, end = int(self._starts[row]), int(self._ends[row])
-        content = self._content(source.id)
-        groups = [(t.stems, t.weight) for t in matched]
-        chosen = excerptmod.select(
-            self.analyzer, content, (start, end), groups, self.search_settings.excerpt_chars, kind
-        )
-        words = tuple(t.word for t in matched if not t.stems.isdisjoint(chosen.passage_terms))
-        text, answer = chosen.render_marked(content)
-        return Hit(
-            passage_id=int(self._passage_ids[row]),
-            source=source,
-            ordinal=int(self._ordinals[row]),
-            start=start,
-            end=end,
-            score=score,
-            matched=words,
-            excerpt=text,
-            excerpt_spans=chosen.spans,
-            answer_span=answer,
-        )
-
-    def _content(self, source_id: int) -> str:
-        text = self._content_cache.get(source_id)
-        if text is None:
-            text = self._store.content(source_id)
-            if len(self._content_cache) > 256:
-                self._content_cache.clear()
-            self._content_cache[source_id] = text
-        return text
-
-    def _source(self, source_id: int) -> Source:
-        source = self._source_cache.get(source_id)
-        if source is None:
-            source = self._store.source(source_id)
-            if len(self._source_cache) > 4096:
-                self._source_cache.clear()
-            self._source_cache[source_id] = source
-        return source
-
-
-class _Vocabulary:
-    """The index's terms, as question analysis asks about them."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        # Indexed terms by first letter (a misspelling keeps its first letter), read when
-        # a misspelling first needs them.
-        self._initials: dict[str, list[str]] = {}
-
-    @property
-    def size(self) -> int:
-        return self._engine.size
-
-    def df(self, stems: frozenset[str]) -> int:
-        return self._engine.df(stems)
-
-    def near(self, stem: str) -> list[tuple[str, int]]:
-        initial = stem[:1]
-        terms = self._initials.get(initial)
-        if terms is None:
-            terms = self._engine.with_prefix(initial)
-            self._initials[initial] = terms
-        close = near_terms(stem, {initial: terms})
-        return [(term, d) for term, d in close if self._engine.df((term,))]

@@ -28,8 +28,8 @@ from numpy.typing import NDArray
 
 from . import documents, segments
 from .analyzer import AnalyzerSettings
+from .columns import Part
 from .documents import Skipped
-from .engine import Part
 from .errors import IndexCorruptError, IndexIncompatibleError, IndexMissingError
 
 # Bumped whenever the schema or the meaning of stored values changes.

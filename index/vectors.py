@@ -2,7 +2,8 @@
 file keyed by passage id and content key. Passage ids are stable (a build gives new ids only
 to the passages of new and changed files), so a build embeds only passages without a vector,
 reusing the stored vector of any passage whose text, title and model are unchanged, and
-drops the vectors of deleted passages.
+drops the vectors of deleted passages. An opened index reads back those of its live passages
+(live_vectors).
 
 The storage sits behind VectorStore: today one SQLite table in the index file
 (SqliteVectors); another store only has to give the same operations.
@@ -20,12 +21,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .embedding import Embedder, EmbedProgress
+from .errors import IndexIncompatibleError
+from .store import Store
 
 # Stored as float16: half the bytes of float32, and ranking by cosine does not notice.
 STORED = np.dtype("<f2")
 # Passages read, embedded and written per round: bounds the memory a large build takes.
 ROUND = 2048
 _IN_LIMIT = 500  # keys per "IN (...)" look-up, below SQLite's variable limit
+
+Vectors = NDArray[np.float32]
 
 
 def embedding_text(title: str, passage: str) -> str:
@@ -170,6 +175,39 @@ class SqliteVectors:
         return ids, matrix
 
 
+def live_vectors(store: Store, embedder: Embedder, live: NDArray[np.int64]) -> Vectors | str:
+    """The stored vectors of the live passages (their ids ascending), in that order, or why
+    the index cannot answer with embedder's: no vectors of its model, or not for every live
+    passage. Raises IndexIncompatibleError when the stored vectors are damaged."""
+    with store.cursor() as cur:
+        vectors = SqliteVectors(cur)
+        if vectors.model_id() != embedder.model_id:
+            return (
+                f"the index holds no vectors of {embedder.name}; "
+                "run `python -m bot index` to compute them"
+            )
+        try:
+            ids, matrix = vectors.load()
+        except ValueError as exc:
+            raise IndexIncompatibleError(
+                f"the vectors in {str(store.path)!r} are damaged ({exc}); "
+                "run `python -m bot index` to rebuild them"
+            ) from None
+    # Builds keep a vector for every live passage, and only for those; an index last built
+    # without the model lacks some.
+    if np.array_equal(ids, live):
+        return matrix
+    at = np.searchsorted(ids, live)
+    at[at >= len(ids)] = 0
+    lacking = int(np.count_nonzero(ids[at] != live)) if len(ids) else len(live)
+    if lacking:
+        return (
+            f"the index lacks vectors of {embedder.name} for {lacking} passage(s); "
+            "run `python -m bot index` to compute them"
+        )
+    return matrix[at]
+
+
 @dataclass(frozen=True)
 class EmbeddingCounts:
     """What the embedding stage of a build did."""
@@ -222,37 +260,27 @@ class EmbeddingStage:
         if store.model_id() not in (None, model_id):
             store.remove(store.ids().tolist())  # another model's vectors: none can be reused
         store.write(model_id, [])
-        # Builds keep vectors of live passages only: when as many are stored as passages
-        # were live, exactly those are, and the build's own changes are all there is to do.
-        if store.count() == passages.before:
-            missing, dead = passages.added().tolist(), passages.dropped().tolist()
-        else:  # a first build with the model, or after builds without it
-            live, stored = passages.ids(), store.ids()
-            missing = np.setdiff1d(live, stored, assume_unique=True).tolist()
-            dead = np.setdiff1d(stored, live, assume_unique=True).tolist()
-        # The key of each passage without a vector, its text read a round at a time (and
-        # again below if it must be embedded): no build holds the corpus's text at once.
-        keys: list[bytes] = []
-        for lo in range(0, len(missing), ROUND):
-            part = missing[lo : lo + ROUND]
-            keys.extend(
-                content_key(model_id, embedding_text(title, text))
-                for title, text in passages.texts(part)
-            )
+        missing, dead = _changes(store, passages)
+        keys = _keys(model_id, passages, missing)
         # A stored vector of the same text (an edited file's unchanged passages, deleted
         # ones too) is reused; each distinct new text is embedded once.
         reuse = store.known(keys)
         store.write(
             model_id, ((i, k, reuse[k]) for i, k in zip(missing, keys, strict=True) if k in reuse)
         )
-        first: dict[bytes, int] = {}
-        twins: list[tuple[int, bytes]] = []
-        for passage_id, key in zip(missing, keys, strict=True):
-            if key in reuse:
-                continue
-            if first.setdefault(key, passage_id) != passage_id:
-                twins.append((passage_id, key))
-        todo = list(first.items())
+        todo, twins = _distinct(missing, keys, reuse)
+        self._embed(store, passages, todo)
+        made = store.known([key for _, key in twins])
+        store.write(model_id, ((i, k, made[k]) for i, k in twins))
+        store.remove(dead)
+        total = len(todo)
+        return EmbeddingCounts(embedded=total, reused=passages.count() - total - len(twins))
+
+    def _embed(
+        self, store: SqliteVectors, passages: Passages, todo: Sequence[tuple[bytes, int]]
+    ) -> None:
+        """Embed and store the text of each (content key, passage id), a round at a time."""
+        model_id = self.embedder.model_id
         total = len(todo)
         if self._progress is not None:
             self._progress(0, total)
@@ -269,7 +297,45 @@ class EmbeddingStage:
                 model_id,
                 ((i, k, v.tobytes()) for (k, i), v in zip(part, vectors, strict=True)),
             )
-        made = store.known([key for _, key in twins])
-        store.write(model_id, ((i, k, made[k]) for i, k in twins))
-        store.remove(dead)
-        return EmbeddingCounts(embedded=total, reused=passages.count() - total - len(twins))
+
+
+def _changes(store: SqliteVectors, passages: Passages) -> tuple[list[int], list[int]]:
+    """Ids of the live passages without a vector, and of the stored vectors no passage has."""
+    # Builds keep vectors of live passages only: when as many are stored as passages were
+    # live, exactly those are, and the build's own changes are all there is to do.
+    if store.count() == passages.before:
+        return passages.added().tolist(), passages.dropped().tolist()
+    # A first build with the model, or after builds without it.
+    live, stored = passages.ids(), store.ids()
+    missing = np.setdiff1d(live, stored, assume_unique=True).tolist()
+    dead = np.setdiff1d(stored, live, assume_unique=True).tolist()
+    return missing, dead
+
+
+def _keys(model_id: str, passages: Passages, missing: Sequence[int]) -> list[bytes]:
+    """The content key of each passage without a vector."""
+    # Its text read a round at a time (and again if it must be embedded): no build holds
+    # the corpus's text at once.
+    keys: list[bytes] = []
+    for lo in range(0, len(missing), ROUND):
+        part = missing[lo : lo + ROUND]
+        keys.extend(
+            content_key(model_id, embedding_text(title, text))
+            for title, text in passages.texts(part)
+        )
+    return keys
+
+
+def _distinct(
+    missing: Sequence[int], keys: Sequence[bytes], reuse: dict[bytes, bytes]
+) -> tuple[list[tuple[bytes, int]], list[tuple[int, bytes]]]:
+    """Of the passages with no vector to reuse, the first of each content key, as (key,
+    passage id), to be embedded; and the others, as (passage id, key), to share its vector."""
+    first: dict[bytes, int] = {}
+    twins: list[tuple[int, bytes]] = []
+    for passage_id, key in zip(missing, keys, strict=True):
+        if key in reuse:
+            continue
+        if first.setdefault(key, passage_id) != passage_id:
+            twins.append((passage_id, key))
+    return list(first.items()), twins

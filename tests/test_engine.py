@@ -14,16 +14,10 @@ from hypothesis import strategies as st
 from bot import config as configmod
 from index import Index, QueryTerm, SearchSettings
 from index import segments as segmentsmod
+from index.bm25_reference import Bm25Engine, LuceneBM25Okapi
 from index.build import MAX_MERGE_ROWS, MAX_SEGMENTS, merge_plan
-from index.engine import (
-    SPARSE_FROM,
-    Bm25Engine,
-    LuceneBM25Okapi,
-    MemoryTerms,
-    Part,
-    SparseEngine,
-    open_engine,
-)
+from index.columns import MemoryTerms, Part
+from index.engine import SPARSE_FROM, SparseEngine, open_engine
 from index.retrieval import Bm25Retriever
 from index.segments import BLOCK_ROWS, Segment, SegmentBuilder
 
