@@ -285,7 +285,7 @@ def step_serve(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     result = {
         "startup_s": startup,
         "engine": engine.name,
-        "segments": len(index._store.parts),
+        "segments": len(index.segments()),
         "found_share": found / len(questions),
         "engine_p50_ms": alone,
         **percentiles(times),

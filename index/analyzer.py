@@ -67,7 +67,7 @@ _QUOTE_TABLE = str.maketrans(
 
 # A number with inner separators ("3.12", "40,000") is one token; so is a word with
 # inner apostrophes.
-_TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)+(?![^\W_])|[^\W_]+(?:'[^\W_]+)*")
+TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)+(?![^\W_])|[^\W_]+(?:'[^\W_]+)*")
 _THOUSANDS_RE = re.compile(r"\d{1,3}(?:,\d{3})+")
 # ASCII characters that a token can hold (after folding); every other one separates tokens.
 _ASCII_SEPARATORS = str.maketrans(
@@ -262,7 +262,7 @@ class Analyzer:
         if self._lemma_language is not None:
             lemma = simplemma.lemmatize(_word(word), lang=self._lemma_language).lower()
             # A lemma of several words ("gonna") or none is no better than the word.
-            if lemma and _TOKEN_RE.fullmatch(lemma):
+            if lemma and TOKEN_RE.fullmatch(lemma):
                 plain = strip_marks(lemma)
         return str(self._stemmer.stemWord(plain))
 
@@ -270,7 +270,7 @@ class Analyzer:
         """Each index term of a text with its character span in that text."""
         folded, offsets = soft_fold_map(text)
         out: list[tuple[int, int, str]] = []
-        for match in _TOKEN_RE.finditer(folded):
+        for match in TOKEN_RE.finditer(folded):
             word = match.group()
             term = self.term(word)
             if term:
@@ -283,7 +283,7 @@ class Analyzer:
         index term ("" for a stop word)."""
         folded = soft_fold(text)
         if not folded.isascii():
-            return _TOKEN_RE.findall(folded)
+            return TOKEN_RE.findall(folded)
         # No token spans a character that cannot be in one: the text is cut there by C-level
         # string methods, and only pieces with an apostrophe, point or comma need the regex
         # (it takes twice as long over the whole text).
@@ -292,7 +292,7 @@ class Analyzer:
             if piece.isalnum():
                 out.append(piece)
             else:
-                out.extend(_TOKEN_RE.findall(piece))
+                out.extend(TOKEN_RE.findall(piece))
         return out
 
     def terms(self, text: str) -> list[str]:

@@ -301,6 +301,12 @@ def load(spec: str) -> tuple[Embedder | None, str]:
         return None, str(exc)
 
 
+def forget_loaded() -> None:
+    """Forget the models loaded in this process: each is loaded again at its next use (after
+    the installed packages or a model folder changed)."""
+    _loaded.cache_clear()
+
+
 @functools.lru_cache(maxsize=2)
 def _loaded(spec: str) -> Embedder:
     # A model is read-only once loaded: every index opened in a process shares it rather

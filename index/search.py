@@ -219,6 +219,15 @@ class Index:
         """How many passages are indexed."""
         return self._engine.size
 
+    @property
+    def engine(self) -> str:
+        """The BM25 scorer answering: "rank-bm25" or "sparse"."""
+        return self._engine.name
+
+    def segments(self) -> list[tuple[int, int]]:
+        """Each segment file's rows and how many of them are deleted, oldest first."""
+        return [(part.segment.size, len(part.deleted)) for part in self._store.parts]
+
     def sources(self) -> list[Source]:
         """The indexed sources, in path order."""
         return self._store.sources()

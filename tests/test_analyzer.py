@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import index
 from index import AnalyzerSettings, ConfigurationError, fold
-from index.analyzer import _TOKEN_RE, Analyzer, fold_map, soft_fold
+from index.analyzer import TOKEN_RE, Analyzer, fold_map, soft_fold
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_possessive_s_is_not_a_word(analyzer: Analyzer) -> None:
 )
 @example(text="3.12, don't 'quoted' e.g. 40,000. x_y 7.")
 def test_tokens_are_the_token_pattern_over_the_folded_text(text: str) -> None:
-    assert Analyzer().tokens(text) == _TOKEN_RE.findall(soft_fold(text))
+    assert Analyzer().tokens(text) == TOKEN_RE.findall(soft_fold(text))
 
 
 KEPT_EN = """above after again against before below between down during off out over through

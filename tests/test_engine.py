@@ -309,7 +309,7 @@ def test_both_engines_give_the_same_answers(seed_db: Path) -> None:
     indexes = [
         Index.open(seed_db, search=SearchSettings(engine=kind)) for kind in ("rank-bm25", "sparse")
     ]
-    assert [ix._engine.name for ix in indexes] == ["rank-bm25", "sparse"]
+    assert [ix.engine for ix in indexes] == ["rank-bm25", "sparse"]
     for question in ["What did Peru commit to?", "jaguar", "Venezuela defense brigade", "UN"]:
         results = [ix.search(question, limit=10) for ix in indexes]
         assert [(h.passage_id, h.matched) for h in results[0].hits] == [
