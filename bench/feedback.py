@@ -21,7 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.answer import Answer, ask
-from bot.feedback import Asker, Complaint, FeedbackStore, Vote
+from bot.feedback import Asker, Complaint, Vote
+from bot.feedback_store import FeedbackStore
 from index import Index, IndexSettings, build_index
 
 ROOT = Path(__file__).resolve().parent.parent

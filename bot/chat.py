@@ -17,7 +17,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from .config import Config
 from .delivery import ChatKind, Clock, Outbox
-from .feedback import FeedbackStore
+from .feedback_store import FeedbackStore
 from .limits import QuestionLimits
 from .service import AnswerService
 

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from index import SearchIndexError, SwapRefusedError
 
 from . import config as configmod
-from . import evaluate, feedback, logs, render_console, render_json, sources, views
+from . import evaluate, feedback, feedback_store, logs, render_console, render_json, sources, views
 from .answer import ask
 from .config import Config, ConfigError
 from .corpus import build, open_index
@@ -113,7 +113,7 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
 
 
 def _cmd_stats(args: argparse.Namespace, config: Config) -> int:
-    store = feedback.open_store(config.feedback_path, config.feedback.store_ids)
+    store = feedback_store.open_store(config.feedback_path, config.feedback.store_ids)
     try:
         stats = store.stats(args.days)
     finally:
@@ -132,7 +132,7 @@ def _cmd_stats(args: argparse.Namespace, config: Config) -> int:
 
 
 def _cmd_feedback_export(args: argparse.Namespace, config: Config) -> int:
-    store = feedback.open_store(config.feedback_path, config.feedback.store_ids)
+    store = feedback_store.open_store(config.feedback_path, config.feedback.store_ids)
     try:
         export = store.export()
     finally:

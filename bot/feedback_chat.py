@@ -1,6 +1,6 @@
 """Telegram handlers for feedback: 👍 / 👎 under answers, the reasons under 👎, and /stats.
 
-The store is bot/feedback.py (no Telegram code). A vote is answered with a notice only the
+The store is bot/feedback_store.py (no Telegram code). A vote is answered with a notice only the
 voter sees; the buttons never show counts, so nobody in a group learns how others voted.
 """
 
@@ -22,11 +22,11 @@ from .feedback import (
     COMPLAINT_LABELS,
     Asker,
     Complaint,
-    FeedbackStore,
     Recorded,
     Vote,
     worth_recording,
 )
+from .feedback_store import FeedbackStore
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import pytest
 from bot import cli
 from bot.chat import STALE_BUTTON
 from bot.config import FeedbackConfig
-from bot.feedback import Complaint, FeedbackStore, StoredVote, Vote, key_path, open_store
+from bot.feedback import Complaint, StoredVote, Vote
 from bot.feedback_chat import (
     ASK_REASON,
     FEEDBACK_OFF,
@@ -24,6 +24,7 @@ from bot.feedback_chat import (
     VOTE_DATA,
     VOTE_REFUSED,
 )
+from bot.feedback_store import FeedbackStore, key_path, open_store
 from tests import fake_bot_api as api
 from tests.bot_env import ADMIN, Env, reply_to, running_bot
 

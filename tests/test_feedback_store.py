@@ -19,15 +19,13 @@ from bot.feedback import (
     Asker,
     Complaint,
     FeedbackError,
-    FeedbackStore,
     GoldItem,
     Incomplete,
     Vote,
-    key_path,
-    open_store,
     question_key,
     top_questions,
 )
+from bot.feedback_store import FeedbackStore, key_path, open_store
 from index import Index
 
 NOW = dt.datetime(2025, 3, 14, 12, 0, tzinfo=dt.UTC)
