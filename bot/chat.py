@@ -161,3 +161,17 @@ def reply(
 def reply_plain(context: Context, message: Message, text: str) -> None:
     """Queue one plain-text reply quoting message."""
     reply(context, message, [text], html=False)
+
+
+def admin_message(update: Update, context: Context, what: str, refusal: str) -> Message | None:
+    """The update's message when one of the bot's admins sent it. Anyone else's is logged
+    (what: the command or kind of message) and answered with the refusal; None then."""
+    message = update.message
+    user = update.effective_user
+    if message is None or user is None:
+        return None
+    if not context.is_admin(user.id):
+        log.warning("refused %s from user id %s", what, user.id)
+        reply_plain(context, message, refusal)
+        return None
+    return message

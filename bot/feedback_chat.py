@@ -16,7 +16,15 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 from . import buttons, render_telegram
 from .answer import Answer
 from .buttons import Choice, Kind
-from .chat import BotApplication, Context, answer_query, kind_of, reply, reply_plain
+from .chat import (
+    BotApplication,
+    Context,
+    admin_message,
+    answer_query,
+    kind_of,
+    reply,
+    reply_plain,
+)
 from .config import Config
 from .feedback import (
     COMPLAINT_LABELS,
@@ -173,13 +181,8 @@ def _show_buttons(
 
 async def on_stats(update: Update, context: Context) -> None:
     """/stats: questions per day, the answered share, votes, the most asked gaps; admins only."""
-    message = update.message
-    user = update.effective_user
-    if message is None or user is None:
-        return
-    if not context.is_admin(user.id):
-        log.warning("refused /stats from user id %s", user.id)
-        reply_plain(context, message, NOT_ADMIN)
+    message = admin_message(update, context, "/stats", NOT_ADMIN)
+    if message is None:
         return
     if message.chat.type != ChatType.PRIVATE:
         reply_plain(context, message, STATS_IN_PRIVATE)

@@ -15,7 +15,7 @@ from telegram.ext import CommandHandler, filters
 from index import ProgressCallback, ReindexBusyError, SearchIndexError, SwapRefusedError
 
 from . import render_telegram, views
-from .chat import BotApplication, Context, kind_of, reply, reply_plain
+from .chat import BotApplication, Context, admin_message, kind_of, reply, reply_plain
 from .views import ReindexReport, ReindexStatus
 
 log = logging.getLogger(__name__)
@@ -35,14 +35,10 @@ def register(app: BotApplication) -> None:
 
 async def on_reindex(update: Update, context: Context) -> None:
     """/reindex [force]: rebuild the index from the corpus folder; admins only."""
-    message = update.message
-    user = update.effective_user
-    if message is None or user is None:
+    message = admin_message(update, context, "/reindex", NOT_ADMIN)
+    if message is None or update.effective_user is None:
         return
-    if not context.is_admin(user.id):
-        log.warning("refused /reindex from user id %s", user.id)
-        reply_plain(context, message, NOT_ADMIN)
-        return
+    admin = update.effective_user.id
     args = [a.casefold() for a in context.args or []]
     if args not in ([], ["force"]):
         reply_plain(context, message, USAGE)
@@ -67,7 +63,7 @@ async def on_reindex(update: Update, context: Context) -> None:
     try:
         report = await _reindex(context, on_progress, force=args == ["force"])
         if report.status is ReindexStatus.DONE:
-            log.info("reindex by user id %s done in %.2f s", user.id, time.perf_counter() - started)
+            log.info("reindex by user id %s done in %.2f s", admin, time.perf_counter() - started)
     finally:
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -18,6 +18,7 @@ from .chat import (
     STALE_BUTTON,
     BotApplication,
     Context,
+    admin_message,
     answer_query,
     current_press,
     kind_of,
@@ -96,19 +97,6 @@ async def on_page_button(update: Update, context: Context) -> None:
     )
 
 
-async def _admin_message(update: Update, context: Context, what: str) -> Message | None:
-    """The message when an admin sent it; others get one polite refusal."""
-    message = update.message
-    user = update.effective_user
-    if message is None or user is None:
-        return None
-    if not context.is_admin(user.id):
-        log.warning("refused %s from user id %s", what, user.id)
-        await _say(context, message, NOT_ADMIN)
-        return None
-    return message
-
-
 async def _say(context: Context, message: Message, text: str) -> None:
     """Reply in plain text through the chat's queue, and wait until it is sent."""
     await reply(context, message, [trim(text, MESSAGE_LIMIT)], html=False)
@@ -116,7 +104,7 @@ async def _say(context: Context, message: Message, text: str) -> None:
 
 async def on_document(update: Update, context: Context) -> None:
     """A file sent in a private chat: saved into the corpus inbox, then indexed."""
-    message = await _admin_message(update, context, "a document")
+    message = admin_message(update, context, "a document", NOT_ADMIN)
     if message is None or message.document is None:
         return
     document = message.document
@@ -139,7 +127,7 @@ async def on_document(update: Update, context: Context) -> None:
 
 async def on_add(update: Update, context: Context) -> None:
     """/add URL: fetch the page, save it as Markdown with front matter, then index."""
-    message = await _admin_message(update, context, "/add")
+    message = admin_message(update, context, "/add", NOT_ADMIN)
     if message is None:
         return
     args = context.args or []
@@ -177,7 +165,7 @@ async def _index_added(message: Message, context: Context, saved: sources.Saved)
 
 async def on_remove(update: Update, context: Context) -> None:
     """/remove PATH or /remove URL: move the source to the trash folder, then index."""
-    message = await _admin_message(update, context, "/remove")
+    message = admin_message(update, context, "/remove", NOT_ADMIN)
     if message is None:
         return
     args = context.args or []
