@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from index import MISSING_NAME, NO_DATE_MATCH, NO_TERMS, Index, Reason, SearchResult
+from index import MISSING_NAME, NO_DATE_MATCH, NO_TERMS, Hit, Index, Reason, SearchResult
 
 NOT_FOUND = "The sources do not answer this question."
 NO_WORDS = "Please ask with a few words that could appear in the sources."
@@ -79,23 +79,7 @@ def compose(result: SearchResult) -> Answer:
             answerability=result.confidence,
             retrieval=result.retrieval,
         )
-    citations = tuple(
-        Citation(
-            n=result.offset + i + 1,
-            title=hit.source.title,
-            date=hit.source.date,
-            source=hit.source.path,
-            url=hit.source.url,
-            excerpt=hit.excerpt,
-            score=hit.score,
-            passage_id=hit.passage_id,
-            answer_span=hit.answer_span,
-            page=hit.source.page_at(hit.excerpt_spans[0][0] if hit.excerpt_spans else hit.start),
-            passage_span=(hit.start, hit.end),
-            excerpt_spans=hit.excerpt_spans,
-        )
-        for i, hit in enumerate(result.hits)
-    )
+    citations = tuple(_citation(result.offset + i + 1, hit) for i, hit in enumerate(result.hits))
     lead = citations[0]
     text = f"{lead.excerpt} [{lead.n}]"
     return Answer(
@@ -107,6 +91,24 @@ def compose(result: SearchResult) -> Answer:
         result.offset,
         answerability=result.confidence,
         retrieval=result.retrieval,
+    )
+
+
+def _citation(n: int, hit: Hit) -> Citation:
+    """Citation n of an answer, from the search hit it shows."""
+    return Citation(
+        n=n,
+        title=hit.source.title,
+        date=hit.source.date,
+        source=hit.source.path,
+        url=hit.source.url,
+        excerpt=hit.excerpt,
+        score=hit.score,
+        passage_id=hit.passage_id,
+        answer_span=hit.answer_span,
+        page=hit.source.page_at(hit.excerpt_spans[0][0] if hit.excerpt_spans else hit.start),
+        passage_span=(hit.start, hit.end),
+        excerpt_spans=hit.excerpt_spans,
     )
 
 

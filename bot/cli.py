@@ -12,6 +12,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeAlias
 
 from tqdm import tqdm
 
@@ -214,6 +215,24 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Answer questions from dated source documents, with cited excerpts.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _answering_commands(sub, common)
+    _corpus_commands(sub, common)
+    _measuring_commands(sub, common)
+    _feedback_commands(sub, common)
+    return parser
+
+
+_Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """Options every subcommand takes: where the config, corpus and index are."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config", type=Path, help="TOML config file (default: config.toml if present)"
@@ -224,12 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--db", type=Path, help="index file (SQLite)")
     common.add_argument("-v", "--verbose", action="store_true", help="log more detail")
 
-    parser = argparse.ArgumentParser(
-        prog="python -m bot",
-        description="Answer questions from dated source documents, with cited excerpts.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    return common
 
+
+def _answering_commands(sub: _Commands, common: argparse.ArgumentParser) -> None:
+    """index and ask."""
     p = sub.add_parser("index", parents=[common], help="build or refresh the index")
     p.add_argument(
         "--force",
@@ -244,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive, help="how many citations (default from config)")
     p.set_defaults(func=_cmd_ask)
 
+
+def _corpus_commands(sub: _Commands, common: argparse.ArgumentParser) -> None:
+    """add, remove and run."""
     p = sub.add_parser(
         "add", parents=[common], help="add a file or a link to the corpus, then index"
     )
@@ -259,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", parents=[common], help="run the Telegram bot")
     p.set_defaults(func=_cmd_run)
 
+
+def _measuring_commands(sub: _Commands, common: argparse.ArgumentParser) -> None:
+    """eval and sources."""
     p = sub.add_parser("eval", parents=[common], help="measure answers against a gold set")
     p.add_argument("file", type=Path, help="JSON Lines gold set")
     for flag, name in (
@@ -276,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sources", parents=[common], help="list the indexed sources")
     p.set_defaults(func=_cmd_sources)
 
+
+def _feedback_commands(sub: _Commands, common: argparse.ArgumentParser) -> None:
+    """stats and feedback export."""
     p = sub.add_parser(
         "stats", parents=[common], help="questions, answers and votes of the last days"
     )
@@ -299,7 +326,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="print a gold set (JSON Lines for eval) made from the votes",
     )
     e.set_defaults(func=_cmd_feedback_export)
-    return parser
 
 
 def _positive(value: str) -> int:

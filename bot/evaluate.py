@@ -123,46 +123,49 @@ def evaluate(index: Index, questions: list[GoldQuestion], limit: int = 3) -> Rep
         report.decided.append((confidence, item.expect_none, hit))
         _check_verbatim(index, answer, report)
         if item.expect_none:
-            report.unanswerable += 1
-            if not answer.found:
-                report.none_right += 1
-            else:
-                first = answer.citations[0].excerpt if answer.citations else ""
-                report.misses.append(f"answered, expected none: {item.q!r} -> {first[:90]!r}")
-            continue
-        report.answerable += 1
-        if not answer.found:
-            report.none_wrong += 1
-            report.misses.append(f"not found: {item.q!r}")
-            continue
-        rank = next(
-            (
-                i
-                for i, c in enumerate(answer.citations, 1)
-                if contains_any(c.excerpt, item.expect_any)
-            ),
-            None,
-        )
-        if rank == 1:
-            report.hit1 += 1
-        if rank is not None:
-            report.hit3 += rank <= 3
-            report.reciprocal_ranks += 1 / rank
-        if rank != 1:
-            first = answer.citations[0].excerpt
-            where = f"found at {rank}" if rank else "not in the citations"
-            report.misses.append(f"{where}: {item.q!r} -> [1] {first[:90]!r}")
-        if item.date is not None:
-            report.dated += 1
-            # The date shown beside the answer: the citation that quotes it, else the first.
-            shown = answer.citations[(rank or 1) - 1].date
-            if (shown.isoformat() if shown else "") == item.date:
-                report.dates_right += 1
-            else:
-                report.misses.append(
-                    f"date {shown} instead of {item.date or 'undated'}: {item.q!r}"
-                )
+            _score_unanswerable(item, answer, report)
+        else:
+            _score_answerable(item, answer, report)
     return report
+
+
+def _score_unanswerable(item: GoldQuestion, answer: Answer, report: Report) -> None:
+    report.unanswerable += 1
+    if not answer.found:
+        report.none_right += 1
+        return
+    first = answer.citations[0].excerpt if answer.citations else ""
+    report.misses.append(f"answered, expected none: {item.q!r} -> {first[:90]!r}")
+
+
+def _score_answerable(item: GoldQuestion, answer: Answer, report: Report) -> None:
+    """Where the first citation quoting an expected phrase ranks, and the date shown."""
+    report.answerable += 1
+    if not answer.found:
+        report.none_wrong += 1
+        report.misses.append(f"not found: {item.q!r}")
+        return
+    rank = next(
+        (i for i, c in enumerate(answer.citations, 1) if contains_any(c.excerpt, item.expect_any)),
+        None,
+    )
+    if rank == 1:
+        report.hit1 += 1
+    if rank is not None:
+        report.hit3 += rank <= 3
+        report.reciprocal_ranks += 1 / rank
+    if rank != 1:
+        first = answer.citations[0].excerpt
+        where = f"found at {rank}" if rank else "not in the citations"
+        report.misses.append(f"{where}: {item.q!r} -> [1] {first[:90]!r}")
+    if item.date is not None:
+        report.dated += 1
+        # The date shown beside the answer: the citation that quotes it, else the first.
+        shown = answer.citations[(rank or 1) - 1].date
+        if (shown.isoformat() if shown else "") == item.date:
+            report.dates_right += 1
+        else:
+            report.misses.append(f"date {shown} instead of {item.date or 'undated'}: {item.q!r}")
 
 
 def _check_verbatim(index: Index, answer: Answer, report: Report) -> None:

@@ -111,6 +111,12 @@ def build_application(config: Config, clock: Clock | None = None) -> BotApplicat
     data.config, data.service, data.outbox, data.clock = config, service, outbox, clock
     data.limits = QuestionLimits(config.limits, clock)
 
+    _register_handlers(app)
+    return app
+
+
+def _register_handlers(app: BotApplication) -> None:
+    """Every handler, each module's own, behind the gate."""
     gate.register(app)  # groups -2 and -1: every handler below is behind the gate
     app.add_handler(CommandHandler(["start", "help"], on_help, filters=filters.UpdateType.MESSAGE))
     questions_chat.register(app)
@@ -119,7 +125,6 @@ def build_application(config: Config, clock: Clock | None = None) -> BotApplicat
     feedback_chat.register(app)
     app.add_handler(CallbackQueryHandler(on_stale_button))  # last: any other button
     app.add_error_handler(on_error)
-    return app
 
 
 def webhook_options(config: Config) -> dict[str, Any]:
