@@ -18,6 +18,7 @@ from bot.cli import main
 from bot.config import ConfigError, SourcesConfig
 from bot.sources import AddError, Page
 from tests.conftest import SEEDS
+from tests.local_http import serve
 from tests.make_docs import text_pdf
 
 FORMATS = Path(__file__).parent / "corpus_formats"
@@ -162,12 +163,7 @@ class Site:
 
         app.router.add_get("/bomb", gzip_bomb)
         app.router.add_get("/page", page)
-        self.runner = web.AppRunner(app, access_log=None)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base = f"http://127.0.0.1:{port}"
+        self.runner, self.base = await serve(app)
 
 
 @pytest.fixture

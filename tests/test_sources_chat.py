@@ -14,6 +14,7 @@ from bot.config import SourcesConfig
 from bot.sources_chat import NOT_ADMIN
 from tests import fake_bot_api as api
 from tests.bot_env import ADMIN, Env, reply_to, running_bot
+from tests.local_http import serve
 from tests.make_docs import text_pdf
 
 FORMATS = Path(__file__).parent / "corpus_formats"
@@ -39,12 +40,7 @@ class WebSite:
         app.router.add_get("/redirect", self._redirect_private)
         app.router.add_get("/endless", self._endless)
         app.router.add_get("/program", _serve(b"\x7fELF" + bytes(100), "application/pdf"))
-        self.runner = web.AppRunner(app, access_log=None)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base = f"http://127.0.0.1:{port}"
+        self.runner, self.base = await serve(app)
 
     async def stop(self) -> None:
         if self.runner is not None:

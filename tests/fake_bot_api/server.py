@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fake_bot_api.methods import ApiError, BotApiMethods
+from tests.local_http import serve
 
 
 @dataclass
@@ -90,12 +91,8 @@ class FakeBotApi(BotApiMethods):
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}/bot"
+        self._runner, base = await serve(app)
+        self.base_url = f"{base}/bot"
 
     async def release_polls(self) -> None:
         """Answer every long poll at once from now on, so that the bot can stop without
