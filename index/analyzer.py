@@ -33,7 +33,7 @@ _CONTENT_WORDS_EN = frozenset(
 
 
 @functools.cache
-def _stopword_list(language: str) -> tuple[str, ...]:
+def stopword_list(language: str) -> tuple[str, ...]:
     """The stop words of a language (none for a language without a list)."""
     path = _STOPWORDS / f"{language}.txt"
     if not path.is_file():
@@ -225,7 +225,7 @@ class Analyzer:
         self._local = threading.local()
         words: tuple[str, ...] = ()
         if self.settings.stopwords:
-            words = _stopword_list(language)
+            words = stopword_list(language)
         self.stopwords = frozenset(normalize(w) for w in words)
         self._lemma_language = _LEMMA_LANGUAGES.get(language) if self.settings.lemmatize else None
         # Each word form's index term, or "" for a stop word: most words repeat, and the

@@ -59,6 +59,9 @@ class ModelFiles:
     passage_prefix: str = ""
     # Known digest of the ONNX file (skips hashing it); empty to hash it on load.
     sha256: str = ""
+    # The languages the model was trained on (the analyzer's names, "english"); empty for
+    # a multilingual model or one that does not say.
+    languages: tuple[str, ...] = ()
 
 
 class EmbeddingUnavailable(Exception):
@@ -141,6 +144,7 @@ def _options(settings: dict[str, Any], where: str) -> dict[str, Any]:
             "max_tokens": int(settings.get("max_tokens", 256)),
             "query_prefix": str(settings.get("query_prefix", "")),
             "passage_prefix": str(settings.get("passage_prefix", "")),
+            "languages": tuple(str(name) for name in settings.get("languages", ())),
         }
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"{where}: {exc}; pooling is mean or cls") from None
@@ -229,6 +233,11 @@ class Embedder:
     def model_id(self) -> str:
         """Name and version: vectors made under another id are never mixed with these."""
         return f"{self.files.name}@{self.version}"
+
+    def understands(self, language: str) -> bool:
+        """Whether the model embeds text in this language (a model that names no language
+        is taken to embed any)."""
+        return not self.files.languages or language in self.files.languages
 
     def questions(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Vectors of questions."""

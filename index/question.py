@@ -14,9 +14,10 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from . import dates as datesmod
-from .analyzer import Analyzer
+from .analyzer import Analyzer, normalize
 from .dates import DateQuery
 from .engine import Engine
+from .language import question_language, stop_words
 from .places import Places
 from .weights import Informativeness
 
@@ -138,6 +139,8 @@ class Question:
     # The words of the date expression, for when no source is dated so: then the date may
     # be an event the text tells of ("What did Petro say on 4 January?").
     date_terms: tuple[QueryTerm, ...] = ()
+    # The language it is asked in (language.py); "" when not told.
+    language: str = ""
 
     @property
     def weight(self) -> float:
@@ -162,11 +165,14 @@ class QuestionAnalyzer:
         vocabulary: Vocabulary,
         places: Places,
         informativeness: Informativeness,
+        language: str = "english",
     ) -> None:
         self._analyzer = analyzer
         self._vocabulary = vocabulary
         self._places = places
         self._informativeness = informativeness
+        # The corpus's language; a question may be asked in another (language.py).
+        self._language = language
 
     @classmethod
     def of_index(
@@ -177,28 +183,39 @@ class QuestionAnalyzer:
         # Index terms are about half of a text's words (stop words are the rest).
         mean_words = 2 * engine.mean_length if size else 1.0
         informativeness = Informativeness(language, size, mean_words)
-        return cls(analyzer, EngineVocabulary(engine), places, informativeness)
+        return cls(analyzer, EngineVocabulary(engine), places, informativeness, language)
 
     def analyze(self, text: str, newest: dt.date | None) -> Question:
         """Read a question: its content words, dates and answer type."""
         when = datesmod.parse(text, newest)
         kind = answer_type(text)
         asked = datesmod.remove(text, phrasing_spans(text))
+        asked_in = question_language(self._analyzer.tokens(text), self._language)
         if when is None:
-            return Question(text, tuple(self.terms(asked)), kind)
+            terms = self.terms(asked, asked_in=asked_in)
+            return Question(text, tuple(terms), kind, language=asked_in)
         rest = datesmod.remove(asked, when.spans)
-        terms = self.terms(rest, drop=datesmod.FILLER)
+        terms = self.terms(rest, drop=datesmod.FILLER, asked_in=asked_in)
         dated = " ".join(text[s:e] for s, e in when.spans)
         date_terms = [t for t in self.terms(dated) if t.stems.isdisjoint(_stems(terms))]
-        return Question(text, tuple(terms), kind, when, tuple(date_terms))
+        return Question(text, tuple(terms), kind, when, tuple(date_terms), asked_in)
 
-    def terms(self, text: str, drop: frozenset[str] = frozenset()) -> list[QueryTerm]:
-        """The distinct content words of text, each with its forms, frequency and weight."""
+    def terms(
+        self, text: str, drop: frozenset[str] = frozenset(), asked_in: str | None = None
+    ) -> list[QueryTerm]:
+        """The distinct content words of text, each with its forms, frequency and weight.
+
+        asked_in: the question's language when it is not the corpus's; its stop words are
+        dropped too, and a word the corpus lacks is weighed by that language's use of it.
+        """
+        foreign = None if asked_in in (None, self._language) else asked_in
+        if foreign is not None:
+            drop = drop | stop_words(foreign)
         seen: set[str] = set()
         out: list[QueryTerm] = []
         for start, end, stem in self._analyzer.term_spans(text):
             word = text[start:end]
-            if stem in seen or word.lower() in drop:
+            if stem in seen or normalize(word) in drop:
                 continue
             seen.add(stem)
             number = stem[:1].isdigit()
@@ -206,7 +223,7 @@ class QuestionAnalyzer:
                 stem = self._spelling(stem) or stem
             stems = frozenset({stem} | self._places.equivalents(stem))
             df = self._vocabulary.df(stems)
-            weight = self._informativeness.weight(word.lower(), df)
+            weight = self._informativeness.weight(word.lower(), df, foreign)
             place = stem in self._places.names
             out.append(QueryTerm(word, stems, df, weight, number, place))
         return out

@@ -163,13 +163,15 @@ class Index:
         """The retriever of the configured mode; BM25 alone, and why, in retrieval_note, when
         the embeddings cannot be used."""
         search, ids = self.search_settings, self._passages.ids
-        bm25 = Bm25Retriever(self._engine, ids)
+        bm25 = self._bm25 = Bm25Retriever(self._engine, ids)
+        self._embedder: Embedder | None = None
         if search.retrieval == Mode.BM25:
             return bm25
         if embedder is None:
             embedder, self.retrieval_note = embedding.load(search.embedding_model)
             if embedder is None:
                 return bm25
+        self._embedder = embedder
         rows = np.flatnonzero(self._passages.live).astype(np.intp)
         vectors = live_vectors(self._store, embedder, ids[rows])
         if isinstance(vectors, str):
@@ -272,22 +274,33 @@ class Index:
             if asked.dates is not None:
                 return self._browse(asked, searched.allowed, limit, offset)
             return self._not_found(asked, Decision(False, NOTHING, Reason.NO_TERMS))
-        ranked = self._ranked(question, searched, max(CANDIDATES, offset + limit))
+        mode = self._mode(asked)
+        ranked = self._ranked(question, searched, max(CANDIDATES, offset + limit), mode)
         decision = decide(searched.terms, ranked, threshold)
         if not decision.found:
             if searched.date_only or (searched.allowed is not None and not len(ranked)):
                 decision = Decision(False, decision.evidence, Reason.NO_DATE_MATCH)
-            return self._not_found(asked, decision, searched)
-        return self._found(asked, searched, ranked, decision, limit, offset)
+            return self._not_found(asked, decision, searched, mode)
+        return self._found(asked, searched, ranked, decision, limit, offset, mode)
 
-    def _ranked(self, question: str, searched: Scope, k: int) -> Ranked:
+    def _mode(self, asked: Question) -> Mode:
+        """How this question is answered: BM25 alone when the embedding model does not
+        know the language it is asked in (an English model places a Spanish question
+        nowhere near its passages), else the index's mode."""
+        embedder = self._embedder
+        if embedder is not None and asked.language and not embedder.understands(asked.language):
+            return Mode.BM25
+        return self.retrieval
+
+    def _ranked(self, question: str, searched: Scope, k: int, mode: Mode) -> Ranked:
         """Candidates from the retriever, ranked; one column per question term."""
         terms = searched.terms
         matched = [t for t in terms if t.df > 0]
+        retriever = self._bm25 if mode == Mode.BM25 else self._retriever
         # Embeddings need no shared word: a paraphrase still finds its passage.
         found = None
-        if matched or self.retrieval != Mode.BM25:
-            found = self._retriever.candidates(question, matched, k, searched.allowed)
+        if matched or mode != Mode.BM25:
+            found = retriever.candidates(question, matched, k, searched.allowed)
         ids = found.ids if found is not None else np.zeros(0, dtype=np.int64)
         rows = np.searchsorted(self._passages.ids, ids).astype(np.intp)
         return rank(
@@ -296,7 +309,7 @@ class Index:
             rows,
             found.scores if found is not None else np.zeros(0),
             self._context,
-            self.search_settings.ranking(self.retrieval),
+            self.search_settings.ranking(mode),
             found.similarity if found is not None else None,
         )
 
@@ -308,6 +321,7 @@ class Index:
         decision: Decision,
         limit: int,
         offset: int,
+        mode: Mode,
     ) -> SearchResult:
         """One page of the ranked passages worth citing, by date when the question asks."""
         # Cite only passages holding a good share of what the best one holds.
@@ -334,11 +348,15 @@ class Index:
             offset,
             when,
             decision.evidence,
-            self.retrieval,
+            mode,
         )
 
     def _not_found(
-        self, asked: Question, decision: Decision, searched: Scope | None = None
+        self,
+        asked: Question,
+        decision: Decision,
+        searched: Scope | None = None,
+        mode: Mode | None = None,
     ) -> SearchResult:
         return SearchResult(
             asked.text,
@@ -351,7 +369,7 @@ class Index:
             0,
             asked.dates,
             decision.evidence,
-            self.retrieval,
+            mode or self.retrieval,
         )
 
     def _browse(

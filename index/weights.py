@@ -7,6 +7,8 @@ import math
 
 import wordfreq
 
+from . import language as languages
+
 # wordfreq's codes for the analyzer's languages that it has frequencies for.
 _LANGUAGES = {
     "danish": "da",
@@ -49,16 +51,20 @@ class Informativeness:
         # Words per passage, stop words included, from the index terms per passage.
         self._mean_words = max(mean_words, 1.0)
 
-    def weight(self, word: str, df: int) -> float:
-        """The informativeness of a question word found in df passages (0: absent)."""
+    def weight(self, word: str, df: int, asked_in: str | None = None) -> float:
+        """The informativeness of a question word found in df passages (0: absent); asked_in:
+        the question's language when it is not the corpus's."""
         if df > 0:
             return idf(df, self._size)
-        return idf(self.expected_df(word), self._size)
+        return idf(self.expected_df(word, asked_in), self._size)
 
-    def expected_df(self, word: str) -> float:
-        """Passages that would hold the word if the corpus used it as the language does."""
+    def expected_df(self, word: str, asked_in: str | None = None) -> float:
+        """Passages that would hold the word if the corpus used it as the language does (as
+        the corpus's language or the question's does, whichever uses it more)."""
         zipf = _UNKNOWN_ZIPF
         if self._language is not None:
-            zipf = max(wordfreq.zipf_frequency(word, self._language), _UNKNOWN_ZIPF)
+            zipf = max(wordfreq.zipf_frequency(word, self._language), zipf)
+        if asked_in is not None:
+            zipf = max(languages.zipf(word, asked_in), zipf)
         per_word = 10 ** (zipf - 9)
         return self._size * -math.expm1(self._mean_words * math.log1p(-per_word))
