@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from corpora import SplitQuestion, doc_id
-from metrics import contains
 
 from bot.answer import compose
+from bot.evaluate import contains_any
 from index import Index, IndexSettings, SearchSettings
 
 T = TypeVar("T")
@@ -137,7 +137,7 @@ def answer_split(task: Task, question: SplitQuestion) -> SplitAnswer:
     """Ask as the bot does; is the gold answer inside the first excerpt?"""
     reply = compose(opened(task).search(question.text))
     first = reply.citations[0].excerpt if reply.found else ""
-    return SplitAnswer(question.qid, reply.found, contains(first, question.answers))
+    return SplitAnswer(question.qid, reply.found, contains_any(first, question.answers))
 
 
 def answer_split_one(args: tuple[Task, SplitQuestion]) -> SplitAnswer:
