@@ -26,9 +26,7 @@ class Bm25Engine(TermColumns):
 
     name = "rank-bm25"
 
-    def __init__(
-        self, parts: Sequence[Part], vocabulary: TermIds, k1: float = 1.2, b: float = 0.75
-    ) -> None:
+    def __init__(self, parts: Sequence[Part], vocabulary: TermIds, k1: float, b: float) -> None:
         super().__init__(parts, vocabulary, k1, b)
         self._scored = np.flatnonzero(self.live)
         docs = _docs(self._parts, vocabulary, self.rows)

@@ -103,9 +103,7 @@ class TermColumns:
     """Term look-ups over the parts of an index, in one row space (parts one after another),
     with the statistics of the rows' lengths that BM25 needs: what both engines share."""
 
-    def __init__(
-        self, parts: Sequence[Part], vocabulary: TermIds, k1: float = 1.2, b: float = 0.75
-    ) -> None:
+    def __init__(self, parts: Sequence[Part], vocabulary: TermIds, k1: float, b: float) -> None:
         self._parts = tuple(parts)
         self._vocabulary = vocabulary
         self._k1, self._b = k1, b

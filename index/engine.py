@@ -24,7 +24,6 @@ from numpy.typing import NDArray
 
 from .bm25_reference import Bm25Engine
 from .columns import Column, Mask, Part, Rows, TermColumns, TermIds, head, kth
-from .errors import ConfigurationError
 from .weights import idf
 
 AUTO = "auto"
@@ -216,15 +215,14 @@ def _union_add(
 def open_engine(
     parts: Sequence[Part],
     vocabulary: TermIds,
-    kind: str = AUTO,
-    k1: float = 1.2,
-    b: float = 0.75,
+    kind: str,
+    k1: float,
+    b: float,
 ) -> Engine:
-    """The scorer for an index's parts: kind is auto, rank-bm25 or sparse."""
+    """The scorer for an index's parts: kind is auto, rank-bm25 or sparse (SearchSettings
+    checks a configured one)."""
     if kind not in ENGINES:
-        raise ConfigurationError(
-            f"retrieval.engine: unknown engine {kind!r}; use one of: {', '.join(ENGINES)}"
-        )
+        raise ValueError(f"unknown engine {kind!r}")
     engine = SparseEngine(parts, vocabulary, k1, b)
     if kind == RANK_BM25 or (kind == AUTO and engine.size < SPARSE_FROM):
         return Bm25Engine(parts, vocabulary, k1, b)

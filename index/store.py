@@ -30,7 +30,7 @@ from . import documents, segments
 from .analyzer import AnalyzerSettings
 from .columns import Part
 from .documents import Skipped
-from .errors import IndexCorruptError, IndexIncompatibleError, IndexMissingError
+from .errors import ConfigurationError, IndexCorruptError, IndexIncompatibleError, IndexMissingError
 
 # Bumped whenever the schema or the meaning of stored values changes.
 FORMAT_VERSION = 4
@@ -60,6 +60,10 @@ SCHEMA = (
 TABLES = ("meta", "skipped", "texts", "sources", "terms", "forms", "segments")
 
 
+# Shorter passages would cut most sentences of a paragraph apart.
+MIN_PASSAGE_CHARS = 200
+
+
 @dataclass(frozen=True)
 class IndexSettings:
     """Everything that decides what an index contains."""
@@ -68,6 +72,12 @@ class IndexSettings:
     passage_chars: int = 1200
     min_passage_chars: int = 100
     max_file_bytes: int = documents.DEFAULT_MAX_FILE_BYTES
+
+    def __post_init__(self) -> None:
+        if self.passage_chars < MIN_PASSAGE_CHARS:
+            raise ConfigurationError(
+                f"retrieval.passage_chars: must be at least {MIN_PASSAGE_CHARS}"
+            )
 
     def fingerprint(self) -> dict[str, Any]:
         """Settings that must match for an index to be reused."""

@@ -136,7 +136,7 @@ def _is_abbreviation(text: str, sentence_start: int, period_end: int) -> bool:
     return word in _ABBREVIATIONS or word.rstrip(".") in _ABBREVIATIONS
 
 
-def passages(text: str, start: int, max_chars: int = 1200, min_chars: int = 100) -> list[Span]:
+def passages(text: str, start: int, max_chars: int, min_chars: int) -> list[Span]:
     """Passages along paragraph boundaries; long paragraphs split at sentence boundaries."""
     pieces: list[Span] = []
     for para in paragraphs(text, start):

@@ -11,7 +11,7 @@ import pytest
 
 from bot import config as configmod
 from bot.cli import main
-from tests.conftest import ROOT, SEEDS, UNDATED_SEED, WriteCorpus
+from tests.conftest import SEEDS, UNDATED_SEED, WriteCorpus
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -146,16 +146,6 @@ def test_config_paths_env_token_and_flags(tmp_path: Path) -> None:
     assert config.telegram.token == "from-env"
     assert config.index_path == Path("x.sqlite")
     assert "from-env" not in repr(config)
-
-
-def test_example_config_documents_every_key() -> None:
-    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
-    config = configmod.load(ROOT / "config.example.toml", environ={})
-    assert config.corpus == ROOT / "seeds"
-    for section, keys in configmod._KEYS.items():
-        assert f"[{section}]" in text
-        for key in keys:
-            assert f"\n{key} = " in text, key
 
 
 def test_module_entry_point_runs(tmp_path: Path, seed_db: Path) -> None:

@@ -21,6 +21,9 @@ from index.engine import SPARSE_FROM, SparseEngine, open_engine
 from index.retrieval import Bm25Retriever
 from index.segments import BLOCK_ROWS, Segment, SegmentBuilder
 
+# BM25 as the index is configured by default.
+K1, B = SearchSettings().k1, SearchSettings().b
+
 VOCAB = ["river", "flood", "valley", "rescue", "harvest", "drought", "wheat", "rice"]
 docs_strategy = st.lists(st.lists(st.sampled_from(VOCAB), max_size=12), min_size=1, max_size=25)
 query_strategy = st.lists(st.sampled_from([*VOCAB, "unknown", "zebra"]), min_size=1, max_size=6)
@@ -135,7 +138,7 @@ def test_top_is_the_head_of_a_full_sort(
 ) -> None:
     parts, vocabulary = parts_of(docs, cuts, deleted)
     mask = np.isin(np.arange(len(docs)), sorted(allowed))
-    for engine in (Bm25Engine(parts, vocabulary), SparseEngine(parts, vocabulary)):
+    for engine in (Bm25Engine(parts, vocabulary, K1, B), SparseEngine(parts, vocabulary, K1, B)):
         scores = engine.scores(query)
         for where in (None, mask):
             rows, got = engine.top(query, k, where)
@@ -158,7 +161,7 @@ def test_top_skips_common_terms_where_no_rare_one_matched(
     weights /= weights.sum()
     docs = [list(rng.choice(words, size=int(rng.integers(5, 40)), p=weights)) for _ in range(3000)]
     parts, vocabulary = parts_of(docs, [1000, 2000], set(range(0, 3000, 7)))
-    engine = SparseEngine(parts, vocabulary)
+    engine = SparseEngine(parts, vocabulary, K1, B)
     skipped: list[str] = []
     real_on = SparseEngine._on
 
@@ -181,7 +184,7 @@ def test_top_skips_common_terms_where_no_rare_one_matched(
 
 def test_empty_index_scores_nothing() -> None:
     for kind in ("rank-bm25", "sparse"):
-        engine = open_engine([], MemoryTerms(), kind)
+        engine = open_engine([], MemoryTerms(), kind, K1, B)
         assert engine.size == 0
         assert engine.scores(["river"]).shape == (0,)
         assert engine.df(["river"]) == 0
@@ -193,10 +196,10 @@ def test_auto_picks_rank_bm25_for_small_corpora_and_sparse_for_large() -> None:
     vocabulary = MemoryTerms()
     small = [Part(segment_of([["river"]] * (SPARSE_FROM - 1), vocabulary), np.zeros(0, np.int64))]
     large = [Part(segment_of([["river"]] * SPARSE_FROM, vocabulary), np.zeros(0, np.int64))]
-    assert open_engine(small, vocabulary).name == "rank-bm25"
-    assert open_engine(large, vocabulary).name == "sparse"
-    assert open_engine(large, vocabulary, "rank-bm25").name == "rank-bm25"
-    assert open_engine(small, vocabulary, "sparse").name == "sparse"
+    assert open_engine(small, vocabulary, "auto", K1, B).name == "rank-bm25"
+    assert open_engine(large, vocabulary, "auto", K1, B).name == "sparse"
+    assert open_engine(large, vocabulary, "rank-bm25", K1, B).name == "rank-bm25"
+    assert open_engine(small, vocabulary, "sparse", K1, B).name == "sparse"
 
 
 def assert_same_segment(a: Segment, b: Segment) -> None:
@@ -290,7 +293,7 @@ def test_bm25_candidates_are_the_head_of_a_full_sort(
     docs: list[list[str]], query: list[str], k: int, deleted: set[int]
 ) -> None:
     parts, vocabulary = parts_of(docs, [len(docs) // 2], deleted)
-    engine = SparseEngine(parts, vocabulary)
+    engine = SparseEngine(parts, vocabulary, K1, B)
     ids = np.arange(100, 100 + len(docs), dtype=np.int64)
     terms = [QueryTerm(w, frozenset({w}), engine.df([w]), 1.0) for w in dict.fromkeys(query)]
     retriever = Bm25Retriever(engine, ids)
@@ -354,7 +357,7 @@ def test_segments_of_more_than_one_block_of_rows(tmp_path: Path) -> None:
         assert rows.tolist() == [i for i, d in enumerate(docs) if term in d]
         assert tf.tolist() == [d.count(term) for d in docs if term in d]
     deleted = np.arange(0, n, 7, dtype=np.int64)
-    engine = SparseEngine([Part(stored, deleted)], vocabulary)
+    engine = SparseEngine([Part(stored, deleted)], vocabulary, K1, B)
     live = [i for i in range(n) if i % 7]
     assert engine.df(["wheat"]) == 2
     assert engine.df(["river"]) == sum(1 for i in live if "river" in docs[i])

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from index import text
+from index import IndexSettings, text
 from tests.conftest import SEEDS
 
 QUOTED = (
@@ -82,7 +82,8 @@ def test_short_pieces_join_a_neighbour() -> None:
 @pytest.mark.parametrize("name", sorted(p.name for p in SEEDS.iterdir()))
 def test_seed_passages_are_verbatim_and_ordered(name: str) -> None:
     source = (SEEDS / name).read_text(encoding="utf-8")
-    spans = text.passages(source, 0)
+    settings = IndexSettings()
+    spans = text.passages(source, 0, settings.passage_chars, settings.min_passage_chars)
     assert spans == sorted(spans)
     for (_s1, e1), (s2, _) in itertools.pairwise(spans):
         assert e1 <= s2
