@@ -7,27 +7,19 @@ global ids (the store's term table). A build writes new segments and never chang
 written one: a passage deleted later is listed apart (the store keeps each segment's
 deleted rows), and merging segments writes a new one without those rows.
 
-On disk a segment is one file: a short header naming its arrays, then the arrays' raw bytes.
-Opening a segment reads its passage table and term dictionaries; the postings are read a
-term at a time when a question needs them.
+On disk a segment is one file (segment_files.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-MAGIC = b"DSB-SEGMENT 1\n"
-_ALIGN = 64
 # Packed (term, row, tf) keys are unpacked this many entries at a time.
 _CHUNK = 1 << 16
 
@@ -161,7 +153,7 @@ class Segment:
     body: Postings
     title: Postings
     # The file a stored segment's postings are read from; None for one in memory.
-    file: SegmentFile | None = None
+    file: Closeable | None = None
 
     def close(self) -> None:
         """Close the segment's file (its postings cannot be read any more)."""
@@ -395,48 +387,12 @@ def _kept_entries(
     yield terms[kept], target[rows[kept]], np.asarray(postings.tf)[kept]
 
 
-# --- files ----------------------------------------------------------------------------------
+class Closeable(Protocol):
+    """A segment's open file (segment_files.SegmentFile)."""
 
-
-def write(segment: Segment, path: Path) -> None:
-    """Write the segment to a new file at path and flush it to disk."""
-    arrays: dict[str, NDArray[Any]] = {}
-    for f in fields(PassageTable):
-        arrays[f"table.{f.name}"] = getattr(segment.table, f.name)
-    for name, postings in (("body", segment.body), ("title", segment.title)):
-        for f in fields(Postings):
-            arrays[f"{name}.{f.name}"] = getattr(postings, f.name)
-    layout: dict[str, list[Any]] = {}
-    offset = 0
-    for name, values in arrays.items():
-        layout[name] = [values.dtype.str, offset, len(values)]
-        offset = _aligned(offset + values.nbytes)
-    header = json.dumps({"rows": segment.size, "arrays": layout}).encode("utf-8")
-    start = _aligned(len(MAGIC) + 8 + len(header))
-    with open(path, "xb") as fh:
-        fh.write(MAGIC + len(header).to_bytes(8, "little") + header)
-        _pad(fh, start)
-        for name, values in arrays.items():
-            _pad(fh, start + layout[name][1])
-            fh.write(np.ascontiguousarray(values).data)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _close(fd: int) -> None:
-    with suppress(OSError):
-        os.close(fd)
-
-
-def _aligned(n: int) -> int:
-    return -(-n // _ALIGN) * _ALIGN
-
-
-def _pad(fh: BinaryIO, position: int) -> None:
-    gap = position - fh.tell()
-    if gap < 0:
-        raise RuntimeError("segment layout overlaps; this is a bug")
-    fh.write(b"\0" * gap)
+    def close(self) -> None:
+        """Release the file."""
+        ...
 
 
 class Stored:
@@ -465,86 +421,3 @@ class Stored:
     def __array__(self, dtype: Any = None, copy: Any = None) -> NDArray[Any]:
         whole = self[:]
         return whole if dtype is None else whole.astype(dtype)
-
-
-class SegmentFile:
-    """A segment file, open: its header is read, its arrays when asked for."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd = os.open(path, os.O_RDONLY)
-        # Closes the file once: at close(), or when this object is collected.
-        self._closer = weakref.finalize(self, _close, self._fd)
-        try:
-            self._layout, self.size = self._header()
-        except BaseException:
-            self.close()
-            raise
-
-    def _header(self) -> tuple[dict[str, Stored], int]:
-        name = self.path.name
-        size = os.fstat(self._fd).st_size
-        head = os.pread(self._fd, len(MAGIC) + 8, 0)
-        if len(head) < len(MAGIC) + 8:
-            raise ValueError(f"segment {name} is truncated")
-        if head[: len(MAGIC)] != MAGIC:
-            raise ValueError(f"{name} is not a segment file")
-        length = int.from_bytes(head[len(MAGIC) :], "little")
-        try:
-            header = json.loads(os.pread(self._fd, length, len(MAGIC) + 8))
-            start = _aligned(len(MAGIC) + 8 + length)
-            arrays: dict[str, Stored] = {}
-            for key, (dtype, offset, count) in header["arrays"].items():
-                kind = np.dtype(dtype)
-                if start + offset + count * kind.itemsize > size:
-                    raise ValueError(f"segment {name} is truncated")
-                arrays[key] = Stored(self._fd, start + offset, kind, count)
-            rows = int(header["rows"])
-        except (KeyError, TypeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"segment {name} has a damaged header ({exc})") from None
-        return arrays, rows
-
-    def _stored(self, name: str) -> Stored:
-        found = self._layout.get(name)
-        if found is None:
-            raise ValueError(f"segment {self.path.name} lacks {name}")
-        return found
-
-    def column(self, name: str) -> NDArray[Any]:
-        """One column of the passage table, read whole."""
-        return self._stored(f"table.{name}")[:]
-
-    def load(self) -> Segment:
-        """The segment: its passage table and term dictionaries read, its postings read a
-        column at a time when asked for (while this file is open)."""
-
-        def postings(field: str) -> Postings:
-            return Postings(
-                terms=self._stored(f"{field}.terms")[:],
-                bounds=self._stored(f"{field}.bounds")[:],
-                rows=self._stored(f"{field}.rows"),
-                tf=self._stored(f"{field}.tf"),
-                max_tf=self._stored(f"{field}.max_tf")[:],
-                min_length=self._stored(f"{field}.min_length")[:],
-            )
-
-        table = PassageTable(*(self.column(f.name) for f in fields(PassageTable)))
-        segment = Segment(table, postings("body"), postings("title"), self)
-        if segment.size != self.size:
-            raise ValueError(f"segment {self.path.name} has a damaged header")
-        segment.check()
-        return segment
-
-    def close(self) -> None:
-        """Close the file."""
-        self._closer()
-
-
-def read(path: Path) -> Segment:
-    """The segment in the file at path (see SegmentFile.load); ValueError when unusable."""
-    file = SegmentFile(path)
-    try:
-        return file.load()
-    except BaseException:
-        file.close()
-        raise

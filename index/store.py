@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from . import documents, segments
+from . import documents, segment_files
 from .analyzer import AnalyzerSettings
 from .columns import Part
 from .documents import Skipped
@@ -203,7 +203,7 @@ def open_parts(conn: sqlite3.Connection, folder: Path) -> list[Part]:
         for file, rows, deleted in conn.execute(
             "SELECT file, rows, deleted FROM segments ORDER BY id"
         ).fetchall():
-            segment = segments.read(folder / file)
+            segment = segment_files.read(folder / file)
             parts.append(Part(segment, np.frombuffer(deleted, dtype=np.int64)))
             gone = parts[-1].deleted
             if segment.size != rows or (len(gone) and (gone[0] < 0 or gone[-1] >= rows)):

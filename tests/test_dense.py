@@ -144,7 +144,7 @@ def test_a_reindex_embeds_only_the_changed_file(tmp_path: Path, write_corpus: Wr
 def test_a_reindex_reads_no_passage_ids_beyond_its_own_changes(
     tmp_path: Path, write_corpus: WriteCorpus, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from index import build as buildmod
+    from index.staging import LivePassages
 
     corpus = write_corpus(MUSEUM)
     db = tmp_path / "i.sqlite"
@@ -153,7 +153,7 @@ def test_a_reindex_reads_no_passage_ids_beyond_its_own_changes(
     def every_id(self: object) -> np.ndarray:
         raise AssertionError("the build listed every passage id")
 
-    monkeypatch.setattr(buildmod._LivePassages, "ids", every_id)
+    monkeypatch.setattr(LivePassages, "ids", every_id)
     (corpus / "museum" / "tickets.md").write_text(
         "# Tickets\n\nMuseum tickets cost five euros from June.\n", encoding="utf-8"
     )

@@ -12,12 +12,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot import config as configmod
-from index import Index, QueryTerm, SearchSettings
+from index import Index, QueryTerm, SearchSettings, segment_files
 from index import segments as segmentsmod
 from index.bm25_reference import Bm25Engine, LuceneBM25Okapi
-from index.build import MAX_MERGE_ROWS, MAX_SEGMENTS, merge_plan
 from index.columns import MemoryTerms, Part
 from index.engine import SPARSE_FROM, SparseEngine, open_engine
+from index.plan import MAX_MERGE_ROWS, MAX_SEGMENTS, merge_plan
 from index.retrieval import Bm25Retriever
 from index.segments import BLOCK_ROWS, Segment, SegmentBuilder
 
@@ -244,15 +244,15 @@ def test_segment_files_round_trip_and_damage_is_detected(tmp_path: Path) -> None
     vocabulary = MemoryTerms()
     segment = segment_of([["river", "flood", "river"], [], ["rice"]], vocabulary)
     path = tmp_path / "one.seg"
-    segmentsmod.write(segment, path)
-    assert_same_segment(segmentsmod.read(path), segment)
+    segment_files.write(segment, path)
+    assert_same_segment(segment_files.read(path), segment)
     data = path.read_bytes()
     (tmp_path / "short.seg").write_bytes(data[: len(data) - 40])
     with pytest.raises(ValueError, match="truncated"):
-        segmentsmod.read(tmp_path / "short.seg")
+        segment_files.read(tmp_path / "short.seg")
     (tmp_path / "foreign.seg").write_bytes(b"PK" + data[2:])
     with pytest.raises(ValueError, match="not a segment file"):
-        segmentsmod.read(tmp_path / "foreign.seg")
+        segment_files.read(tmp_path / "foreign.seg")
 
 
 @settings(max_examples=200, deadline=None)
@@ -348,8 +348,8 @@ def test_segments_of_more_than_one_block_of_rows(tmp_path: Path) -> None:
     segment = segment_of(docs, vocabulary)
     assert segment.body.blocks == 2
     path = tmp_path / "big.seg"
-    segmentsmod.write(segment, path)
-    stored = segmentsmod.read(path)
+    segment_files.write(segment, path)
+    stored = segment_files.read(path)
     for term in ("river", "rice", "wheat"):
         at = stored.body.find(vocabulary.id(term))  # type: ignore[arg-type]
         assert at is not None

@@ -29,9 +29,9 @@ from index import (
     IndexWriteError,
     SwapRefusedError,
     build_index,
+    segment_files,
 )
 from index import documents as documents_module
-from index import segments as segments_module
 from tests import fake_bot_api as api
 from tests.bot_env import ADMIN, Env, PausedBuild, reply_to
 from tests.conftest import WriteCorpus
@@ -199,7 +199,7 @@ def test_failures_of_the_swap_itself_are_named(
     def write(segment: Any, path: Path) -> None:
         raise OSError(error, os.strerror(error), str(path))
 
-    monkeypatch.setattr(segments_module, "write", write)
+    monkeypatch.setattr(segment_files, "write", write)
     with pytest.raises(IndexWriteError, match=expected):
         build_index(corpus, db, IndexSettings())
     assert source_count(db) == 3
