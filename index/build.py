@@ -37,7 +37,7 @@ from .housekeeping import (
     remove_abandoned,
     write_failure,
 )
-from .places import Places
+from .places import country_texts
 from .reading import Analyzed, Readers, ReadTask, Unchanged
 from .staging import Changes, LivePassages, Vocabulary
 from .store import (
@@ -415,5 +415,6 @@ class _Build:
             return found
 
         analyzer = Analyzer(self._settings.analyzer, known)
-        Places(analyzer)
+        for text in country_texts():
+            analyzer.terms(text)
         terms.remember([(w, t) for w in met if (t := analyzer.term(w))])
