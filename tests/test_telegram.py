@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 import threading
 from pathlib import Path
@@ -165,76 +164,6 @@ async def test_help_has_an_example_question_from_the_corpus(env: Env) -> None:
     assert start.params["text"] == text
 
 
-async def test_reindex_refused_for_non_admins(env: Env, caplog: pytest.LogCaptureFixture) -> None:
-    [reply] = await reply_to(env.server, api.group_update("/reindex", user_id=999))
-    assert reply.params["text"] == "Sorry, only the bot's admins can reindex."
-    assert "refused /reindex from user id 999" in caplog.text
-
-
-async def test_reindex_by_admin_reports_progress_and_keeps_answering(
-    env: Env, paused_build: bot_env.PausedBuild
-) -> None:
-    for i in range(150):
-        (env.corpus / "bulk" / f"{i // 50}").mkdir(parents=True, exist_ok=True)
-        (env.corpus / "bulk" / f"{i // 50}" / f"n{i}.txt").write_text(
-            f"date 2025-01-{1 + i % 28:02d} Report {i} on harvest number {i}. "
-            + " ".join(f"Field {j} yielded {i * j} sacks of grain." for j in range(40)),
-            encoding="utf-8",
-        )
-    (env.corpus / "bad.txt").write_bytes(b"\xff\xfe\xfa broken")
-    update = api.text_update("/reindex", chat_id=ADMIN, user_id=ADMIN)
-    [status] = await reply_to(env.server, update)
-    assert status.params["text"].startswith("Reindexing")
-    await paused_build.wait_until_reached()
-    [progress] = await env.server.wait_for(
-        lambda c: c.method == "editMessageText" and "files" in c.params["text"]
-    )
-    assert "/153 files" in progress.params["text"]
-    # Still answering from the previous index while the new one is built.
-    [during] = await reply_to(env.server, api.text_update("popular jaguar", chat_id=5, user_id=5))
-    assert "popular jaguar" in during.params["text"]
-    [stale] = await reply_to(env.server, api.text_update("harvest number 77", chat_id=5, user_id=5))
-    assert "Report 77" not in stale.params["text"]
-    paused_build.release.set()
-    done = await env.server.wait_for(
-        lambda c: c.method == "editMessageText" and "Reindex done" in c.params["text"], within=120
-    )
-    assert during.at < done[0].at
-    text = done[0].params["text"]
-    assert "150 added" in text
-    assert "skipped: bad.txt: not valid UTF-8" in text
-    assert "Now serving 152 source(s)" in text
-    [after] = await reply_to(env.server, api.text_update("harvest number 77", chat_id=5, user_id=5))
-    assert "Report 77 on harvest number 77" in after.params["text"]
-
-
-async def test_second_reindex_is_told_one_is_running(
-    env: Env, paused_build: bot_env.PausedBuild
-) -> None:
-    (env.corpus / "memo.txt").write_text("Memo. " + "Words here. " * 200, encoding="utf-8")
-    env.server.push(api.text_update("/reindex", chat_id=ADMIN, user_id=ADMIN))
-    await paused_build.wait_until_reached()
-    [busy] = await reply_to(env.server, api.text_update("/reindex", chat_id=ADMIN, user_id=ADMIN))
-    assert busy.params["text"].startswith("A reindex is already running")
-    paused_build.release.set()
-    await env.server.wait_for(
-        lambda c: c.method == "editMessageText" and "Reindex done" in c.params["text"], within=120
-    )
-
-
-async def test_failed_reindex_keeps_serving_the_old_index(env: Env) -> None:
-    shutil.rmtree(env.corpus)
-    env.corpus.mkdir()
-    env.server.push(api.text_update("/reindex", chat_id=ADMIN, user_id=ADMIN))
-    [failed] = await env.server.wait_for(
-        lambda c: c.method == "editMessageText" and "Reindex failed" in c.params["text"]
-    )
-    assert "no indexable sources" in failed.params["text"]
-    assert failed.params["text"].endswith("; the previous index is still answering.")
-    [reply] = await reply_to(env.server, api.text_update("popular jaguar"))
-    assert "popular jaguar" in reply.params["text"]
-
-
 @pytest.mark.parametrize(
     ("question", "found"),
     [
@@ -362,86 +291,6 @@ async def test_burst_from_many_chats_is_answered_once_each_off_the_loop(
         pushed[c.params["reply_parameters"]["message_id"]] == c.params["chat_id"] for c in calls
     )
     assert on_loop == []
-
-
-async def _more_button(env: Env) -> tuple[str, str, str]:
-    """The generation, question key and offset of a real "More" button."""
-    [reply] = await reply_to(env.server, api.text_update("Venezuela defense brigade"))
-    buttons = [b for row in reply.params["reply_markup"]["inline_keyboard"] for b in row]
-    more = next(b for b in buttons if b["text"] == "More")
-    _, generation, key, offset = more["callback_data"].split(":")
-    return generation, key, offset
-
-
-@pytest.mark.parametrize(
-    "forge",
-    [
-        "m:{gen}:{key}:1000000",
-        "m:{gen}:{key}:9999",
-        "m:{gen}:{key}:0",
-        "m:{gen}:{key}:\u0663",  # ARABIC-INDIC DIGIT THREE
-        "m:{gen}:{key}:3\n",
-        "m:{gen}:nosuchkey:3",
-        "p:{gen}:" + "9" * 5000,
-        "p:{gen}:\u0661\u0662",
-        "p:{gen}:999999999",
-        "s:{gen}:99",
-        "s:{gen}:-1",
-    ],
-)
-async def test_forged_buttons_of_the_current_index_get_a_notice(env: Env, forge: str) -> None:
-    generation, key, _ = await _more_button(env)
-    sent = {"message_id": 1, "date": 0, "chat": {"id": 111, "type": "private"}, "text": "x"}
-    update = api.callback_update(forge.format(gen=generation, key=key), sent)
-    env.server.push(update)
-    [call] = await env.server.wait_for(lambda c: c.method == "answerCallbackQuery")
-    assert call.params["text"] == "This button has expired. Please ask again."
-    assert str(call.params["callback_query_id"]) == update["callback_query"]["id"]
-    assert len(env.server.sent(111)) == 1  # only the answer that made the button
-
-
-async def test_more_answers_its_button_once_even_when_answering_fails(
-    env: Env, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    generation, key, offset = await _more_button(env)
-    sent = {"message_id": 1, "date": 0, "chat": {"id": 111, "type": "private"}, "text": "x"}
-    ok = api.callback_update(f"m:{generation}:{key}:{offset}", sent)
-    env.server.push(ok)
-    await env.server.wait_for(lambda c: c.method == "sendMessage", count=2)
-
-    async def broken(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("scoring broke")
-
-    monkeypatch.setattr(env.app.bot_data.service, "answer", broken)
-    failing = api.callback_update(f"m:{generation}:{key}:{offset}", sent)
-    env.server.push(failing)
-    await env.server.wait_for(
-        lambda c: (
-            c.method == "answerCallbackQuery"
-            and str(c.params["callback_query_id"]) == failing["callback_query"]["id"]
-        )
-    )
-    # A later update, handled after both: nothing more came for either press.
-    [reply] = await reply_to(env.server, api.text_update("/help", chat_id=112, user_id=112))
-    answers = [c for c in env.server.calls if c.method == "answerCallbackQuery"]
-    ids = [str(a.params["callback_query_id"]) for a in answers]
-    assert sorted(ids) == sorted([ok["callback_query"]["id"], failing["callback_query"]["id"]])
-    [apology] = [a for a in answers if a.params.get("text")]
-    assert apology.params["text"].startswith("Sorry, something went wrong")
-    assert "scoring broke" in caplog.text
-    assert reply.params["chat_id"] == 112
-
-
-async def test_buttons_stay_phone_width(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    async with bot_env.running_bot(tmp_path, caplog, config={"max_citations": 10}) as env:
-        env.server.push(api.text_update("Venezuela"))
-        [reply] = await env.server.wait_for(
-            lambda c: c.method == "sendMessage" and "reply_markup" in c.params
-        )
-        rows = reply.params["reply_markup"]["inline_keyboard"]
-        passages = [b for row in rows for b in row if b["text"].startswith("Full passage")]
-        assert len(passages) >= 4
-        assert all(len(row) <= 3 for row in rows)
 
 
 async def test_chit_chat_in_a_group_gets_silence_or_a_hint(
