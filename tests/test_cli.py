@@ -170,22 +170,6 @@ def test_module_entry_point_runs(tmp_path: Path, seed_db: Path) -> None:
     assert "popular jaguar" in proc.stdout
 
 
-@pytest.mark.parametrize(
-    ("toml", "key"),
-    [
-        ('[telegram]\nwebhook_url = "http://plain.example/hook"\n', "telegram.webhook_url"),
-        ('[telegram]\nwebhook_secret = "has spaces"\n', "telegram.webhook_secret"),
-        ("[telegram]\nwebhook_port = 70000\n", "telegram.webhook_port"),
-        ('[telegram]\napi_base_url = "ftp://x"\n', "telegram.api_base_url"),
-    ],
-)
-def test_bad_telegram_settings_name_the_key(tmp_path: Path, toml: str, key: str) -> None:
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(toml, encoding="utf-8")
-    with pytest.raises(configmod.ConfigError, match=key.replace(".", r"\.")):
-        configmod.load(cfg, environ={})
-
-
 def test_run_without_token_says_how_to_set_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

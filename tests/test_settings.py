@@ -62,6 +62,13 @@ def test_every_setting_is_described_and_its_default_passes_its_own_checks() -> N
         ("[retrieval]\nepsilon = 0.25\n", "retrieval.epsilon: no longer used"),
         ("[retrieval]\nshout = 1\n", "retrieval.shout: unknown key"),
         ("[nowhere]\nx = 1\n", "nowhere: unknown section"),
+        # Checks that are not ranges.
+        (
+            '[telegram]\nwebhook_url = "http://plain.example/hook"\n',
+            "telegram.webhook_url: Telegram only calls https://",
+        ),
+        ('[telegram]\nwebhook_secret = "has spaces"\n', "telegram.webhook_secret: use 16-256"),
+        ('[telegram]\napi_base_url = "ftp://x"\n', "telegram.api_base_url: must start with"),
         # Checked by the index's own settings classes, the same error class.
         ("[retrieval]\nb = 2\n", "retrieval.b: "),
         ('[retrieval]\nlanguage = "klingon"\n', "retrieval.language: unknown language"),
