@@ -22,10 +22,8 @@ import wordfreq
 
 from .analyzer import normalize, stopword_list
 
-# Languages a question is recognised in, beside the corpus's own: those of the readers of
+# The languages a question is recognised in, with wordfreq's codes: those of the readers of
 # a corpus on the Americas (English, Spanish, Portuguese).
-QUESTION_LANGUAGES = ("english", "spanish", "portuguese")
-# wordfreq's codes for them.
 _CODES = {"english": "en", "spanish": "es", "portuguese": "pt"}
 # How much more common, on average per word (Zipf scale: one step is ten times), a
 # question's words must be in another language than in the corpus's.
@@ -34,7 +32,7 @@ MARGIN = 1.0
 
 def question_language(words: Sequence[str], corpus_language: str) -> str:
     """The language of a question's words (lower-cased): corpus_language unless another
-    of QUESTION_LANGUAGES knows them clearly better."""
+    language known here knows them clearly better."""
     words = [w for w in words if w.isalpha()]
     if not words or corpus_language not in _CODES:
         return corpus_language

@@ -165,7 +165,7 @@ class QuestionAnalyzer:
         vocabulary: Vocabulary,
         places: Places,
         informativeness: Informativeness,
-        language: str = "english",
+        language: str,
     ) -> None:
         self._analyzer = analyzer
         self._vocabulary = vocabulary
