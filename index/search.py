@@ -78,19 +78,20 @@ class SearchSettings:
             raise ConfigurationError(
                 f"retrieval.mode: unknown mode {self.retrieval!r}; use one of: " + ", ".join(Mode)
             )
+        share = "must be between 0 and 1"
         checks = {
-            "retrieval.k1": self.k1 >= 0,
-            "retrieval.b": 0 <= self.b <= 1,
-            "retrieval.excerpt_chars": self.excerpt_chars >= 40,
-            "retrieval.min_answerability": 0 <= self.min_answerability <= 1,
-            "retrieval.min_hit_ratio": 0 <= self.min_hit_ratio <= 1,
-            "retrieval.context_weight": 0 <= self.context_weight <= 1,
-            "retrieval.coverage_weight": self.coverage_weight >= 0,
-            "retrieval.dense_weight": 0 <= self.dense_weight <= 1,
+            "k1": (self.k1 >= 0, "must be at least 0"),
+            "b": (0 <= self.b <= 1, share),
+            "excerpt_chars": (self.excerpt_chars >= 40, "must be at least 40"),
+            "min_answerability": (0 <= self.min_answerability <= 1, share),
+            "min_hit_ratio": (0 <= self.min_hit_ratio <= 1, share),
+            "context_weight": (0 <= self.context_weight <= 1, share),
+            "coverage_weight": (self.coverage_weight >= 0, "must be at least 0"),
+            "dense_weight": (0 <= self.dense_weight <= 1, share),
         }
-        for key, ok in checks.items():
+        for key, (ok, rule) in checks.items():
             if not ok:
-                raise ConfigurationError(f"{key}: value out of range")
+                raise ConfigurationError(f"retrieval.{key}: {rule}")
 
 
 @dataclass(frozen=True)

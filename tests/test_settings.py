@@ -70,7 +70,7 @@ def test_every_setting_is_described_and_its_default_passes_its_own_checks() -> N
         ('[telegram]\nwebhook_secret = "has spaces"\n', "telegram.webhook_secret: use 16-256"),
         ('[telegram]\napi_base_url = "ftp://x"\n', "telegram.api_base_url: must start with"),
         # Checked by the index's own settings classes, the same error class.
-        ("[retrieval]\nb = 2\n", "retrieval.b: "),
+        ("[retrieval]\nb = 2\n", "retrieval.b: must be between 0 and 1"),
         ('[retrieval]\nlanguage = "klingon"\n', "retrieval.language: unknown language"),
         ("[retrieval]\npassage_chars = 100\n", "retrieval.passage_chars: must be at least 200"),
     ],
