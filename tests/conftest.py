@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from index import Index, IndexSettings, SearchSettings, build_index
+from tests.reindex_cases import filling_connect
 
 # python-telegram-bot's opt-in to timedelta durations, as `python -m bot run` sets it.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -121,3 +123,9 @@ def paused_build(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         yield paused
     finally:
         paused.release.set()  # never leave a worker thread waiting after the test
+
+
+@pytest.fixture
+def disk_fills_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Builds hit a full disk: see tests/reindex_cases.filling_connect."""
+    monkeypatch.setattr(sqlite3, "connect", filling_connect(sqlite3.connect))

@@ -6,7 +6,6 @@ says why in the status message, which always ends in done or failed.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import os
@@ -21,7 +20,6 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from bot.reindex_chat import STILL_SERVING
 from index import (
     CorpusError,
     Index,
@@ -32,27 +30,8 @@ from index import (
     segment_files,
 )
 from index import documents as documents_module
-from tests import fake_bot_api as api
-from tests.bot_env import ADMIN, Env, PausedBuild, reply_to
 from tests.conftest import WriteCorpus
-
-NOTE = (
-    "date 2025-04-{day:02d} Note {i} on the tides at pier {i}. " + "The tide rose and fell. " * 40
-)
-
-
-def notes(count: int, start: int = 0) -> dict[str, str | bytes]:
-    return {
-        f"notes/n{i}.txt": NOTE.format(day=1 + i % 28, i=i) for i in range(start, start + count)
-    }
-
-
-def write_notes(corpus: Path, count: int, start: int = 0) -> None:
-    for rel, text in notes(count, start).items():
-        path = corpus / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        assert isinstance(text, str)
-        path.write_text(text, encoding="utf-8")
+from tests.reindex_cases import filling_connect, notes, write_notes
 
 
 def source_count(db: Path) -> int:
@@ -67,28 +46,6 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def filling_connect(real_connect: Any) -> Any:
-    """sqlite3.connect for an index whose disk is nearly full (SQLite's own SQLITE_FULL): a
-    new index's file stops at 50 pages, an index refreshed in place grows by one page."""
-
-    def connect(database: Any, *args: Any, **kwargs: Any) -> sqlite3.Connection:
-        conn: sqlite3.Connection = real_connect(database, *args, **kwargs)
-        if ".building-" in str(database):
-            conn.execute("PRAGMA max_page_count = 50")
-        elif str(database).endswith("?mode=rw"):  # the index's file, opened by index.store
-            (pages,) = conn.execute("PRAGMA page_count").fetchone()
-            conn.execute(f"PRAGMA max_page_count = {pages + 1}")
-        return conn
-
-    return connect
-
-
-@pytest.fixture
-def disk_fills_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Builds hit a full disk: see filling_connect."""
-    monkeypatch.setattr(sqlite3, "connect", filling_connect(sqlite3.connect))
 
 
 # ---------------------------------------------------------------- the index
@@ -332,129 +289,3 @@ def test_the_cli_names_a_full_disk_in_one_line(
         f"error: no space left on the index's disk ({tmp_path}); free some space there and "
         "index again\n"
     )
-
-
-# ---------------------------------------------------------------- the bot
-
-
-def _no_progress_task() -> bool:
-    return not [t for t in asyncio.all_tasks() if t.get_name() == "reindex-progress"]
-
-
-async def _reindex(env: Env, text: str = "/reindex") -> str:
-    """Ask for a reindex and return its final status text (done, refused or failed)."""
-    update = api.text_update(text, chat_id=ADMIN, user_id=ADMIN)
-    [status] = await reply_to(env.server, update)
-    assert status.params["text"].startswith("Reindexing")
-    [final] = await env.server.wait_for(
-        lambda c: (
-            c.params.get("chat_id") == ADMIN
-            and c.params.get("text", "").startswith(
-                ("Reindex failed", "Reindex refused", "<b>Reindex done")
-            )
-            and c.at >= status.at
-        ),
-        within=120,
-    )
-    assert _no_progress_task()
-    return str(final.params["text"])
-
-
-async def test_the_bot_reports_a_full_disk_and_keeps_answering(
-    env: Env, disk_fills_up: None
-) -> None:
-    write_notes(env.corpus, 200)
-    text = await _reindex(env)
-    folder = env.config.index_path.parent
-    assert text == (
-        f"Reindex failed: no space left on the index's disk ({folder}); free some space there "
-        f"and index again; {STILL_SERVING}"
-    )
-    [reply] = await reply_to(env.server, api.text_update("popular jaguar", chat_id=5, user_id=5))
-    assert "popular jaguar" in reply.params["text"]
-
-
-async def test_the_bot_refuses_a_suspicious_swap_until_forced(env: Env) -> None:
-    write_notes(env.corpus, 8)
-    assert "Now serving 10 source(s)" in await _reindex(env)
-    shutil.rmtree(env.corpus / "notes")
-    text = await _reindex(env)
-    assert text.startswith("Reindex refused: the new index would hold 2 source(s) instead of 10")
-    assert text.endswith(f"send /reindex force to swap it in anyway; {STILL_SERVING}")
-    [reply] = await reply_to(env.server, api.text_update("tides at pier 3", chat_id=5, user_id=5))
-    assert "Note 3 on the tides at pier 3" in reply.params["text"]
-    text = await _reindex(env, "/reindex force")
-    assert "Now serving 2 source(s)" in text
-    [usage] = await reply_to(env.server, api.text_update("/reindex now", ADMIN, ADMIN))
-    assert usage.params["text"].startswith("Usage: /reindex")
-
-
-async def test_the_corpus_vanishing_mid_reindex_keeps_the_old_index(
-    env: Env, paused_build: PausedBuild
-) -> None:
-    paused_build.at = 10**9  # this first reindex runs through
-    write_notes(env.corpus, 30)
-    assert "Now serving 32 source(s)" in await _reindex(env)
-    for path in (env.corpus / "notes").iterdir():
-        path.write_text(path.read_text() + " Revised.", encoding="utf-8")
-    paused_build.at = 10
-    paused_build.reached.clear()
-    update = api.text_update("/reindex", chat_id=ADMIN, user_id=ADMIN)
-    env.server.push(update)
-    await paused_build.wait_until_reached()
-    moved = env.corpus.with_name("moved-away")
-    env.corpus.rename(moved)
-    paused_build.release.set()
-    [failed] = await env.server.wait_for(
-        lambda c: c.method == "editMessageText" and "vanished" in c.params["text"], within=120
-    )
-    assert failed.params["text"].startswith(
-        f"Reindex failed: the corpus folder {str(env.corpus)!r} vanished or was replaced"
-    )
-    assert failed.params["text"].endswith(STILL_SERVING)
-    [reply] = await reply_to(env.server, api.text_update("tides at pier 3", chat_id=5, user_id=5))
-    assert "Note 3 on the tides at pier 3" in reply.params["text"]
-    assert _no_progress_task()
-
-
-async def test_an_unexpected_error_still_ends_the_status(
-    env: Env, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    def broken(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("a bug in the build")
-
-    from bot import service as service_module
-
-    monkeypatch.setattr(service_module, "build", broken)
-    text = await _reindex(env)
-    assert text == (
-        f"Reindex failed: an unexpected error (details in the bot's log); {STILL_SERVING}"
-    )
-    assert "RuntimeError: a bug in the build" in caplog.text
-
-
-async def test_the_result_arrives_even_when_the_status_message_was_deleted(
-    env: Env, paused_build: PausedBuild
-) -> None:
-    write_notes(env.corpus, 5)
-    update = api.text_update("/reindex", chat_id=ADMIN, user_id=ADMIN)
-    [status] = await reply_to(env.server, update)
-    await paused_build.wait_until_reached()
-    env.server.delete_message(ADMIN, _sent_id(env, status))
-    paused_build.release.set()
-    [done] = await env.server.wait_for(
-        lambda c: c.method == "sendMessage" and "Reindex done" in c.params["text"], within=120
-    )
-    assert "Now serving 7 source(s)" in done.params["text"]
-    # The failed edit is the one rejection expected here.
-    rejected = [(c.method, why) for c, why in env.server.rejected]
-    assert set(rejected) <= {("editMessageText", "Bad Request: message to edit not found")}
-    env.server.rejected.clear()
-
-
-def _sent_id(env: Env, status: api.Call) -> int:
-    """The message id the stand-in server gave a sent message."""
-    for (chat, message_id), (text, _) in env.server.messages.items():
-        if chat == ADMIN and text == status.params["text"]:
-            return message_id
-    raise AssertionError("status message not found")
