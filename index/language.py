@@ -30,12 +30,15 @@ _CODES = {"english": "en", "spanish": "es", "portuguese": "pt"}
 MARGIN = 1.0
 
 
-def question_language(words: Sequence[str], corpus_language: str) -> str:
+def question_language(words: Sequence[str], corpus_language: str, text: str = "") -> str:
     """The language of a question's words (lower-cased): corpus_language unless another
-    language known here knows them clearly better."""
+    language known here knows them clearly better, or its text opens with Spanish's
+    inverted question or exclamation mark."""
     words = [w for w in words if w.isalpha()]
     if not words or corpus_language not in _CODES:
         return corpus_language
+    if text.lstrip().startswith(("¿", "¡")):
+        return "spanish"
     scores = {
         language: _mean_zipf(words, code, "best" if language == corpus_language else "small")
         for language, code in _CODES.items()

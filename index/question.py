@@ -190,7 +190,7 @@ class QuestionAnalyzer:
         when = datesmod.parse(text, newest)
         kind = answer_type(text)
         asked = datesmod.remove(text, phrasing_spans(text))
-        asked_in = question_language(self._analyzer.tokens(text), self._language)
+        asked_in = question_language(self._analyzer.tokens(text), self._language, text)
         if when is None:
             terms = self.terms(asked, asked_in=asked_in)
             return Question(text, tuple(terms), kind, language=asked_in)

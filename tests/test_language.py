@@ -32,6 +32,14 @@ def test_the_language_a_question_is_asked_in(question: str, language: str) -> No
     assert question_language(words, "english") == language
 
 
+def test_an_inverted_question_mark_says_spanish() -> None:
+    # Names and cognates alone ("China", "Colombia", "con") do not tell English from
+    # Spanish; Spanish's opening mark does.
+    words = ["china", "comercia", "con", "colombia"]
+    assert question_language(words, "english") == "english"
+    assert question_language(words, "english", "¿China comercia con Colombia?") == "spanish"
+
+
 def test_a_corpus_language_without_frequencies_is_kept() -> None:
     assert question_language(["qué", "dijo", "petro"], "turkish") == "turkish"
 
